@@ -1,0 +1,203 @@
+"""Instrument codebooks: what each column of a diagnostic export means.
+
+A codebook is a YAML file (see ``config/instruments/``). It names the respondent fields,
+the characteristics, the items (each identified by an exact header or a header pattern,
+belonging to one characteristic, possibly reverse-keyed) and the answer scale with its
+labels. Adding an instrument means adding a YAML file, not code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ingest.files import normalise_label
+
+#: Respondent fields every export must carry.
+REQUIRED_FIELDS = ("respondent_id", "submitted_at", "organisation", "collaboration", "wave")
+OPTIONAL_FIELDS = ("role_group",)
+
+
+class CodebookError(ValueError):
+    """A codebook file that cannot be used; the message names the file and the problem."""
+
+
+class ColumnMatch(BaseModel):
+    """How a column is found in an export: an exact header or a regular expression."""
+
+    model_config = ConfigDict(extra="forbid")
+    header: str | None = None
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "ColumnMatch":
+        if (self.header is None) == (self.pattern is None):
+            raise ValueError("give exactly one of 'header' or 'pattern'")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {error}")
+        return self
+
+    def matches(self, header: str) -> bool:
+        if self.header is not None:
+            return normalise_label(header) == normalise_label(self.header)
+        return re.search(self.pattern, header.strip(), flags=re.IGNORECASE) is not None
+
+    def describe(self) -> str:
+        return repr(self.header) if self.header is not None else f"a header matching /{self.pattern}/"
+
+
+class Scale(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: int
+    max: int
+    labels: dict[str, int]
+    missing: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _labels_on_scale(self) -> "Scale":
+        if self.min >= self.max:
+            raise ValueError(f"scale min {self.min} must be below max {self.max}")
+        outside = {k: v for k, v in self.labels.items() if not self.min <= v <= self.max}
+        if outside:
+            raise ValueError(f"labels outside the scale {self.min}..{self.max}: {outside}")
+        return self
+
+    def label_values(self) -> dict[str, int]:
+        return {normalise_label(label): value for label, value in self.labels.items()}
+
+    def missing_labels(self) -> set[str]:
+        return {normalise_label(label) for label in self.missing} | {""}
+
+
+class Characteristic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+
+
+class Item(ColumnMatch):
+    id: str
+    characteristic: str
+    reverse: bool = False
+    text: str = ""
+
+
+class Codebook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instrument_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: str
+    name: str
+    scale: Scale
+    fields: dict[str, ColumnMatch]
+    role_groups: list[str] = Field(default_factory=list)
+    free_text: list[ColumnMatch] = Field(default_factory=list)
+    characteristics: dict[str, Characteristic]
+    items: list[Item]
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, fields: dict[str, ColumnMatch]) -> dict[str, ColumnMatch]:
+        missing = [f for f in REQUIRED_FIELDS if f not in fields]
+        unknown = [f for f in fields if f not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
+        if missing:
+            raise ValueError(f"missing respondent fields: {', '.join(missing)}")
+        if unknown:
+            raise ValueError(
+                f"unknown respondent fields: {', '.join(unknown)} "
+                f"(allowed: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})"
+            )
+        return fields
+
+    @model_validator(mode="after")
+    def _items_consistent(self) -> "Codebook":
+        ids = [item.id for item in self.items]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"item ids repeated: {', '.join(repeated)}")
+        unknown = sorted({i.characteristic for i in self.items} - set(self.characteristics))
+        if unknown:
+            raise ValueError(f"items refer to undeclared characteristics: {', '.join(unknown)}")
+        empty = sorted(set(self.characteristics) - {i.characteristic for i in self.items})
+        if empty:
+            raise ValueError(f"characteristics without items: {', '.join(empty)}")
+        return self
+
+
+def load_codebook(path: Path) -> Codebook:
+    """Load and validate one codebook, with an error that names the file and the problem."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CodebookError(f"{path}: cannot read codebook: {error}") from error
+    if not isinstance(document, dict):
+        raise CodebookError(f"{path}: a codebook must be a YAML mapping")
+    try:
+        return Codebook.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
+        )
+        raise CodebookError(f"{path}: invalid codebook: {problems}") from error
+
+
+def load_codebooks(folder: Path) -> list[Codebook]:
+    """Every ``*.yaml`` codebook in a folder, in file-name order."""
+    paths = sorted(Path(folder).glob("*.yaml"))
+    if not paths:
+        raise CodebookError(f"{folder}: no instrument codebooks (*.yaml) found")
+    codebooks = [load_codebook(p) for p in paths]
+    ids = [c.instrument_id for c in codebooks]
+    if len(set(ids)) != len(ids):
+        raise CodebookError(f"{folder}: instrument ids repeated across codebooks: {ids}")
+    return codebooks
+
+
+class ColumnLayout(BaseModel):
+    """Where a codebook's fields and items sit in one export's header row."""
+
+    codebook: Codebook
+    fields: dict[str, int]
+    items: dict[str, int]
+    free_text: list[int]
+    unknown_headers: list[str]
+
+
+def match_layout(codebook: Codebook, headers: list[str]) -> tuple[ColumnLayout | None, list[str]]:
+    """Place a codebook's columns in `headers`; returns the layout or the missing columns."""
+    taken: set[int] = set()
+
+    def find(match: ColumnMatch) -> int | None:
+        for position, header in enumerate(headers):
+            if position not in taken and match.matches(header):
+                taken.add(position)
+                return position
+        return None
+
+    fields, items, missing = {}, {}, []
+    for name, match in codebook.fields.items():
+        position = find(match)
+        if position is not None:
+            fields[name] = position
+        elif name in REQUIRED_FIELDS:
+            missing.append(f"{name} ({match.describe()})")
+    for item in codebook.items:
+        position = find(item)
+        if position is None:
+            missing.append(f"item {item.id} ({item.describe()})")
+        else:
+            items[item.id] = position
+    free_text = [p for m in codebook.free_text if (p := find(m)) is not None]
+    unknown = [h for p, h in enumerate(headers) if p not in taken and normalise_label(h)]
+    if missing:
+        return None, missing
+    layout = ColumnLayout(
+        codebook=codebook, fields=fields, items=items, free_text=free_text, unknown_headers=unknown
+    )
+    return layout, []

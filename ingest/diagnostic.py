@@ -1,0 +1,287 @@
+"""Reader for collaboration diagnostic exports, driven by an instrument codebook.
+
+One export is a CSV with one row per respondent. The reader recognises the instrument
+from the header row, maps answers to scale values (labels matched ignoring case, spacing
+and curly quotes; "Don't know", "N/A" and blanks are missing), pseudonymises respondent
+ids, drops free text, keeps each respondent's latest submission and quarantines every
+row it cannot use, with the file, row, column and reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ingest.codebook import Codebook, ColumnLayout, match_layout
+from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_csv, sha256_file
+from ingest.pseudonymise import pseudonymise_column
+from ingest.quarantine import CELL, IngestResult, empty_quarantine, quarantine_rows
+
+#: UK date-times as survey tools write them; the first format that parses wins.
+UK_DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+ODS_CODE = r"^[A-Z0-9]{3,6}$"
+OTHER_ROLE = "other"
+
+RESPONDENTS_SCHEMA = {
+    "instrument_id": pl.String,
+    "collaboration_id": pl.String,
+    "wave": pl.Int32,
+    "respondent_key": pl.String,
+    "organisation_code": pl.String,
+    "role_group": pl.String,
+    "submitted_at": pl.Datetime("us"),
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+}
+ANSWERS_SCHEMA = {
+    "instrument_id": pl.String,
+    "collaboration_id": pl.String,
+    "wave": pl.Int32,
+    "respondent_key": pl.String,
+    "item_id": pl.String,
+    "characteristic_id": pl.String,
+    "answer_value": pl.Int32,
+    "score_value": pl.Float64,
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+}
+
+
+def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Path) -> ColumnLayout:
+    """The layout of the first codebook whose columns are all present, or a clear error."""
+    closest: tuple[Codebook, list[str]] | None = None
+    for codebook in codebooks:
+        layout, missing = match_layout(codebook, headers)
+        if layout is not None:
+            return layout
+        if closest is None or len(missing) < len(closest[1]):
+            closest = (codebook, missing)
+    if closest is None:
+        raise InputFileError(f"{path.name}: no instrument codebooks to recognise the export with")
+    codebook, missing = closest
+    raise InputFileError(
+        f"{path.name}: export does not match any instrument codebook; closest is "
+        f"{codebook.instrument_id} {codebook.version}, which needs columns missing here: "
+        + "; ".join(missing)
+    )
+
+
+def _answer_lookup(codebook: Codebook, raw_values: list[str | None]) -> tuple[dict[str, int], set[str]]:
+    """Raw answer text -> scale value, and the raw values that are not recognised."""
+    labels = codebook.scale.label_values()
+    missing = codebook.scale.missing_labels()
+    values: dict[str, int] = {}
+    unrecognised: set[str] = set()
+    for raw in raw_values:
+        if raw is None:
+            continue
+        label = normalise_label(raw)
+        if label in missing:
+            continue
+        if label in labels:
+            values[raw] = labels[label]
+        elif label.isdigit() and codebook.scale.min <= int(label) <= codebook.scale.max:
+            values[raw] = int(label)
+        else:
+            unrecognised.add(raw)
+    return values, unrecognised
+
+
+def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
+    """The instruments' characteristics and items, for the warehouse."""
+    return {
+        "instrument_characteristics": pl.DataFrame(
+            [
+                {
+                    "instrument_id": cb.instrument_id,
+                    "instrument_version": cb.version,
+                    "characteristic_id": cid,
+                    "characteristic_name": c.name,
+                    "description": c.description,
+                    "scale_min": cb.scale.min,
+                    "scale_max": cb.scale.max,
+                }
+                for cb in codebooks
+                for cid, c in cb.characteristics.items()
+            ]
+        ),
+        "instrument_items": pl.DataFrame(
+            [
+                {
+                    "instrument_id": cb.instrument_id,
+                    "item_id": item.id,
+                    "characteristic_id": item.characteristic,
+                    "is_reverse_keyed": item.reverse,
+                }
+                for cb in codebooks
+                for item in cb.items
+            ]
+        ),
+    }
+
+
+def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) -> IngestResult:
+    """Read one diagnostic export into respondents, long answers and quarantined rows."""
+    path = Path(path)
+    source = path.name
+    table = read_text_csv(path)
+    layout = recognise_instrument(codebooks, table.headers, path)
+    codebook = layout.codebook
+    item_columns = {item_id: f"item_{item_id}" for item_id in layout.items}
+
+    rows = table.rows.select(
+        "source_row",
+        *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in layout.fields.items()],
+        *[pl.col(f"c{pos}").alias(item_columns[item_id]) for item_id, pos in layout.items.items()],
+    )
+    if "role_group" not in rows.columns:
+        rows = rows.with_columns(role_group=pl.lit(None, dtype=pl.String))
+    roles = {normalise_label(r): r for r in codebook.role_groups}
+    rows = rows.with_columns(
+        submitted=pl.coalesce(
+            [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
+        ),
+        wave_number=pl.col("wave").str.extract(r"(?i)^(?:wave\s*)?(\d+)$").cast(pl.Int32, strict=False),
+        org=pl.col("organisation").str.to_uppercase(),
+        collab=pl.col("collaboration").str.to_lowercase(),
+        role=pl.col("role_group").map_elements(
+            lambda r: roles.get(normalise_label(r), OTHER_ROLE), return_dtype=pl.String
+        ),
+    )
+
+    problems: list[pl.DataFrame] = []
+
+    def flag(mask: pl.Expr, reason: str, column: str | None = None, show_value: bool = False) -> None:
+        bad = rows.filter(mask)
+        if bad.height:
+            value = pl.col(column) if (column and show_value) else None
+            problems.append(
+                quarantine_rows(bad, source_file=source, reason=reason, column_name=column, value=value)
+            )
+
+    def empty(column: str) -> pl.Expr:
+        return pl.col(column).is_null() | (pl.col(column) == "")
+
+    usable = ~blank_row_mask(rows, list(layout.fields) + list(item_columns.values()))
+    flag(~usable, "blank row")
+    flag(usable & empty("respondent_id"), "respondent id is empty", "respondent_id")
+    flag(
+        usable & pl.col("submitted").is_null(),
+        "submission time is not a UK date (dd/mm/yyyy hh:mm)",
+        "submitted_at",
+        show_value=True,
+    )
+    flag(usable & ~pl.col("org").str.contains(ODS_CODE).fill_null(False), "organisation is not an ODS code", "organisation", show_value=True)
+    flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
+    flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave", show_value=True)
+
+    quarantine = pl.concat(problems) if problems else empty_quarantine()
+    valid = rows.join(quarantine.select("source_row").unique(), on="source_row", how="anti")
+
+    # Duplicate submissions: keep each respondent's latest (on a tie, the later row in the file).
+    respondent = ("collab", "wave_number", "respondent_id")
+    valid = valid.sort(["submitted", "source_row"], descending=True).with_columns(
+        rank=pl.int_range(pl.len()).over(respondent),
+        kept=pl.col("source_row").first().over(respondent),
+    )
+    superseded = valid.filter(pl.col("rank") > 0)
+    if superseded.height:
+        quarantine = pl.concat(
+            [
+                quarantine,
+                quarantine_rows(
+                    superseded,
+                    source_file=source,
+                    reason=pl.format("superseded by a later submission from the same respondent (row {})", "kept"),
+                    column_name="respondent_id",
+                ),
+            ]
+        )
+    kept = valid.filter(pl.col("rank") == 0).sort("source_row")
+
+    # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
+    raw_answers = kept.select(item_columns.values()).unpivot().get_column("value").unique().to_list()
+    values, unrecognised = _answer_lookup(codebook, raw_answers)
+    for item_id, column in item_columns.items():
+        bad = kept.filter(pl.col(column).is_in(list(unrecognised)))
+        if bad.height:
+            quarantine = pl.concat(
+                [
+                    quarantine,
+                    quarantine_rows(
+                        bad,
+                        source_file=source,
+                        reason=f"answer not on the {codebook.instrument_id} scale; treated as missing",
+                        column_name=table.headers[layout.items[item_id]].strip(),
+                        scope=CELL,
+                    ),
+                ]
+            )
+
+    kept = kept.with_columns(
+        respondent_key=pseudonymise_column(pl.col("respondent_id"), key),
+        instrument_id=pl.lit(codebook.instrument_id),
+        source_file=pl.lit(source),
+    )
+    respondents = kept.select(
+        "instrument_id",
+        pl.col("collab").alias("collaboration_id"),
+        pl.col("wave_number").alias("wave"),
+        "respondent_key",
+        pl.col("org").alias("organisation_code"),
+        pl.col("role").alias("role_group"),
+        pl.col("submitted").alias("submitted_at"),
+        "source_file",
+        "source_row",
+    ).cast(RESPONDENTS_SCHEMA)
+
+    items = pl.DataFrame(
+        {
+            "item_column": list(item_columns.values()),
+            "item_id": list(item_columns),
+            "characteristic_id": [i.characteristic for i in codebook.items if i.id in item_columns],
+            "reverse": [i.reverse for i in codebook.items if i.id in item_columns],
+        }
+    )
+    scale_sum = codebook.scale.min + codebook.scale.max
+    answers = (
+        kept.unpivot(
+            index=["instrument_id", "collab", "wave_number", "respondent_key", "source_file", "source_row"],
+            on=list(item_columns.values()),
+            variable_name="item_column",
+            value_name="raw",
+        )
+        .with_columns(answer_value=pl.col("raw").replace_strict(values, default=None, return_dtype=pl.Int32))
+        .filter(pl.col("answer_value").is_not_null())
+        .join(items, on="item_column")
+        .with_columns(
+            score_value=pl.when(pl.col("reverse"))
+            .then(scale_sum - pl.col("answer_value"))
+            .otherwise(pl.col("answer_value"))
+            .cast(pl.Float64)
+        )
+        .select(
+            "instrument_id",
+            pl.col("collab").alias("collaboration_id"),
+            pl.col("wave_number").alias("wave"),
+            "respondent_key",
+            "item_id",
+            "characteristic_id",
+            "answer_value",
+            "score_value",
+            "source_file",
+            "source_row",
+        )
+        .cast(ANSWERS_SCHEMA)
+        .sort("source_row", "item_id")
+    )
+    ignored = [table.headers[p] for p in layout.free_text] + layout.unknown_headers
+    return IngestResult(
+        source_file=source,
+        sha256=sha256_file(path),
+        rows_read=table.rows.height,
+        tables={"diagnostic_respondents": respondents, "diagnostic_answers": answers},
+        quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
+        ignored_columns=[h.strip() for h in ignored],
+    )
