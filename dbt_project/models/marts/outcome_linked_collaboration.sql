@@ -1,0 +1,126 @@
+-- For each collaboration, wave and metric: the metric pooled over the member organisations
+-- in the N months before fieldwork starts (baseline) and the N months after it ends
+-- (follow-up), N = var('outcome_window_months'). Fieldwork months belong to neither window.
+-- An organisation counts only for months in which it was a member.
+{%- set window_months = var('outcome_window_months') %}
+with waves as (
+    select * from {{ ref('stg_config__collaboration_waves') }}
+),
+
+members as (
+    select * from {{ ref('stg_config__collaboration_members') }}
+),
+
+metric_months as (
+    select * from {{ ref('int_ae__performance_monthly') }}
+),
+
+health as (
+    select * from {{ ref('collaboration_health') }}
+),
+
+windows as (
+    select
+        collaboration_id,
+        wave,
+        fieldwork_start,
+        fieldwork_end,
+        {{ dbt.date_trunc('month', 'fieldwork_start') }} as first_fieldwork_month,
+        {{ dbt.date_trunc('month', 'fieldwork_end') }} as last_fieldwork_month
+    from waves
+),
+
+metrics as (
+    select distinct metric_id from metric_months
+),
+
+member_values as (
+    select
+        windows.collaboration_id,
+        windows.wave,
+        metric_months.metric_id,
+        metric_months.period_month,
+        case
+            when metric_months.period_month < windows.first_fieldwork_month then 'baseline'
+            else 'followup'
+        end as window_name,
+        metric_months.numerator,
+        metric_months.denominator
+    from windows
+    inner join members
+        on windows.collaboration_id = members.collaboration_id
+    inner join metric_months
+        on members.org_code = metric_months.org_code
+        and metric_months.period_month >= {{ dbt.date_trunc('month', 'members.joined_on') }}
+        and (members.left_on is null or metric_months.period_month <= members.left_on)
+    where
+        (
+            metric_months.period_month >= {{ dbt.dateadd('month', -window_months, 'windows.first_fieldwork_month') }}
+            and metric_months.period_month < windows.first_fieldwork_month
+        )
+        or (
+            metric_months.period_month > windows.last_fieldwork_month
+            and metric_months.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
+        )
+),
+
+pooled as (
+    select
+        collaboration_id,
+        wave,
+        metric_id,
+        sum(case when window_name = 'baseline' then numerator end) as baseline_numerator,
+        sum(case when window_name = 'baseline' then denominator end) as baseline_denominator,
+        count(distinct case when window_name = 'baseline' then period_month end) as baseline_months,
+        sum(case when window_name = 'followup' then numerator end) as followup_numerator,
+        sum(case when window_name = 'followup' then denominator end) as followup_denominator,
+        count(distinct case when window_name = 'followup' then period_month end) as followup_months
+    from member_values
+    group by 1, 2, 3
+),
+
+wave_health as (
+    select
+        collaboration_id,
+        wave,
+        round(avg(score), 2) as health_score
+    from health
+    group by 1, 2
+),
+
+valued as (
+    select
+        windows.collaboration_id,
+        windows.wave,
+        metrics.metric_id,
+        windows.fieldwork_start,
+        windows.fieldwork_end,
+        wave_health.health_score,
+        round(1.0 * pooled.baseline_numerator / nullif(pooled.baseline_denominator, 0), 4) as baseline_value,
+        coalesce(pooled.baseline_months, 0) as baseline_months,
+        round(1.0 * pooled.followup_numerator / nullif(pooled.followup_denominator, 0), 4) as followup_value,
+        coalesce(pooled.followup_months, 0) as followup_months
+    from windows
+    cross join metrics
+    left join pooled
+        on windows.collaboration_id = pooled.collaboration_id
+        and windows.wave = pooled.wave
+        and metrics.metric_id = pooled.metric_id
+    left join wave_health
+        on windows.collaboration_id = wave_health.collaboration_id
+        and windows.wave = wave_health.wave
+)
+
+select
+    collaboration_id,
+    wave,
+    metric_id,
+    fieldwork_start,
+    fieldwork_end,
+    health_score,
+    baseline_value,
+    cast(baseline_months as integer) as baseline_months,
+    followup_value,
+    cast(followup_months as integer) as followup_months,
+    round(followup_value - baseline_value, 4) as change
+from valued

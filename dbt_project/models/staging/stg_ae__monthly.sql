@@ -1,0 +1,20 @@
+select
+    cast(period_month as date) as period_month,
+    cast(org_code as varchar) as org_code,
+    cast(org_name as varchar) as org_name,
+    cast(attendances_type1 as bigint) as attendances_type1,
+    cast(attendances_type2 as bigint) as attendances_type2,
+    cast(attendances_other as bigint) as attendances_other,
+    cast(attendances_booked_type1 as bigint) as attendances_booked_type1,
+    cast(attendances_booked_type2 as bigint) as attendances_booked_type2,
+    cast(attendances_booked_other as bigint) as attendances_booked_other,
+    cast(over_4h_type1 as bigint) as over_4h_type1,
+    cast(over_4h_type2 as bigint) as over_4h_type2,
+    cast(over_4h_other as bigint) as over_4h_other,
+    cast(over_4h_booked_type1 as bigint) as over_4h_booked_type1,
+    cast(over_4h_booked_type2 as bigint) as over_4h_booked_type2,
+    cast(over_4h_booked_other as bigint) as over_4h_booked_other,
+    cast(dta_wait_4_to_12h as bigint) as dta_wait_4_to_12h,
+    cast(dta_wait_over_12h as bigint) as dta_wait_over_12h,
+    cast(source_file as varchar) as source_file
+from {{ source('clean', 'monthly_ae') }}

@@ -1,0 +1,6 @@
+select
+    cast(collaboration_id as varchar) as collaboration_id,
+    cast(wave as integer) as wave,
+    cast(fieldwork_start as date) as fieldwork_start,
+    cast(fieldwork_end as date) as fieldwork_end
+from {{ source('clean', 'collaboration_waves') }}

@@ -1,0 +1,95 @@
+"""Great Expectations suites (JSON files in ``expectations/suites/``) and how to run them.
+
+Each suite names in its ``meta`` the warehouse table it validates and the Dagster asset
+that writes that table; the orchestration layer turns every suite into a blocking asset
+check. Reading the suite files is cheap; Great Expectations itself (about 10 s to
+import) is imported only inside `validate`, so nothing that does not validate pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    schema: str
+    table: str
+    asset_key: tuple[str, ...]
+    description: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool
+    evaluated: int
+    failures: list[dict[str, Any]]
+
+
+def load_suite_specs(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
+    specs = []
+    for path in sorted(Path(folder).glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        meta = document.get("meta", {})
+        try:
+            schema, table = meta["table"].split(".")
+            asset_key = tuple(meta["asset_key"])
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{path}: suite meta needs 'table' (schema.table) and 'asset_key'") from error
+        specs.append(
+            SuiteSpec(document["name"], schema, table, asset_key, meta.get("description", ""), document)
+        )
+    return specs
+
+
+@cache
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:
+    """Validate a polars frame against a suite (converted to pandas through Arrow)."""
+    gx, context = _context()
+    suite = gx.ExpectationSuite(name=spec.name, expectations=spec.document["expectations"])
+    if len(suite.expectations) != len(spec.document["expectations"]):
+        raise ValueError(f"suite {spec.name}: some expectations are not valid Great Expectations configurations")
+    source_name = f"warehouse_{spec.name}"
+    if source_name in context.data_sources.all():
+        context.data_sources.delete(source_name)
+    data_source = context.data_sources.add_pandas(name=source_name)
+    batch_definition = data_source.add_dataframe_asset(name=spec.table).add_batch_definition_whole_dataframe("all")
+    # Through Arrow, so dates stay dates (polars' own to_pandas makes them timestamps).
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_arrow().to_pandas()})
+    result = batch.validate(suite)
+    failures = [
+        {
+            "expectation": r.expectation_config.type,
+            "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
+            "unexpected_count": r.result.get("unexpected_count"),
+            "partial_unexpected_list": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
+            "error": (r.exception_info or {}).get("exception_message")
+            if (r.exception_info or {}).get("raised_exception")
+            else None,
+        }
+        for r in result.results
+        if not r.success
+    ]
+    return ValidationOutcome(success=bool(result.success), evaluated=len(result.results), failures=failures)

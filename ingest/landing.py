@@ -1,0 +1,58 @@
+"""Pulling input files into the landing area: copy what changed, by content checksum.
+
+The landing area holds the exact bytes the pipeline read, so a run can always be traced
+back to its inputs. A file whose checksum is unchanged is not copied again; a file that
+has gone from the source is removed from landing. Only the base name of a source file is
+used, so no name can place a file outside the landing folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.files import sha256_file
+
+
+class PullError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PulledFile:
+    name: str
+    sha256: str
+    size_bytes: int
+    changed: bool
+
+
+def pull_folder(source: Path, pattern: str, landing: Path) -> list[PulledFile]:
+    """Mirror the files of `source` matching `pattern` into `landing`."""
+    source, landing = Path(source), Path(landing)
+    if not source.is_dir():
+        raise PullError(f"source folder {source} does not exist or is not a folder")
+    landing.mkdir(parents=True, exist_ok=True)
+    pulled: list[PulledFile] = []
+    wanted: set[str] = set()
+    for path in sorted(p for p in source.glob(pattern) if p.is_file()):
+        name = Path(path.name).name
+        wanted.add(name)
+        checksum = sha256_file(path)
+        target = landing / name
+        changed = not target.exists() or sha256_file(target) != checksum
+        if changed:
+            # Write aside then rename, so a reader never sees half a file.
+            handle, temporary = tempfile.mkstemp(dir=landing, prefix=".pull-")
+            os.close(handle)
+            shutil.copyfile(path, temporary)
+            os.replace(temporary, target)
+        pulled.append(PulledFile(name, checksum, path.stat().st_size, changed))
+    for stale in landing.iterdir():
+        if stale.is_file() and stale.name not in wanted:
+            stale.unlink()
+    if not pulled:
+        raise PullError(f"no files matching {pattern!r} in {source}")
+    return pulled

@@ -1,0 +1,224 @@
+"""Python assets: pull inputs into landing, then clean them with polars into DuckDB.
+
+Each clean asset owns its tables in the `clean` schema, its rows in `quarantine`, and its
+rows of `audit.file_loads` (one row per file: checksum, rows read, kept and quarantined),
+and replaces them in one transaction. A file that cannot be read at all is rejected:
+recorded in `audit.file_loads` with the error, while the other files still load.
+"""
+
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
+
+from ingest.codebook import load_codebooks
+from ingest.collaborations import collaboration_tables, load_collaborations
+from ingest.diagnostic import codebook_tables, read_diagnostic_export
+from ingest.files import InputFileError
+from ingest.landing import pull_folder
+from ingest.monthly_ae import read_monthly_ae
+from ingest.pseudonymise import pseudonymisation_key
+from ingest.quarantine import QUARANTINE_SCHEMA, IngestResult
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
+
+DUCKDB_POOL = "duckdb"
+
+FILE_LOADS_SCHEMA = {
+    "source": pl.String,
+    "source_file": pl.String,
+    "sha256": pl.String,
+    "status": pl.String,
+    "rows_read": pl.Int64,
+    "rows_clean": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "error": pl.String,
+}
+
+
+def _pull(context: AssetExecutionContext, source: str, folder: str, paths: ProjectPaths) -> MaterializeResult:
+    pulled = pull_folder(Path(folder), "*.csv", paths.landing(source))
+    changed = [p.name for p in pulled if p.changed]
+    context.log.info(f"{source}: {len(pulled)} files in landing, {len(changed)} new or changed")
+    return MaterializeResult(
+        metadata={
+            "source": MetadataValue.path(folder),
+            "files": len(pulled),
+            "changed_files": MetadataValue.json(changed),
+            "checksums": MetadataValue.json({p.name: p.sha256 for p in pulled}),
+        }
+    )
+
+
+@asset(key=["landing", "diagnostic_exports"], group_name="landing", kinds={"file"})
+def landing_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+    """Diagnostic exports (CSV) copied from the configured source folder, by checksum."""
+    return _pull(context, "diagnostic_exports", paths.diagnostic_source, paths)
+
+
+@asset(key=["landing", "monthly_ae"], group_name="landing", kinds={"file"})
+def landing_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+    """NHS England Monthly A&E files in their original layout, copied by checksum."""
+    return _pull(context, "monthly_ae", paths.monthly_ae_source, paths)
+
+
+def load_folder(
+    context: AssetExecutionContext,
+    source: str,
+    folder: Path,
+    read: Callable[[Path], IngestResult],
+    table_names: list[str],
+    warehouse: DuckDBWarehouse,
+    extra_tables: dict[str, pl.DataFrame] | None = None,
+) -> list[MaterializeResult]:
+    """Read every file of a landing folder and replace the source's tables in one go.
+
+    Returns one result per table written to the `clean` schema (each its own asset).
+    """
+    results: list[IngestResult] = []
+    loads: list[dict] = []
+    files = sorted(folder.glob("*.csv"))
+    for index, path in enumerate(files, start=1):
+        try:
+            result = read(path)
+        except InputFileError as error:
+            context.log.error(f"rejected {error}")
+            loads.append({"source": source, "source_file": path.name, "status": "rejected", "error": str(error)})
+            continue
+        results.append(result)
+        clean_rows = result.rows_read - result.rows_quarantined
+        loads.append(
+            {
+                "source": source,
+                "source_file": result.source_file,
+                "sha256": result.sha256,
+                "status": "loaded",
+                "rows_read": result.rows_read,
+                "rows_clean": clean_rows,
+                "rows_quarantined": result.rows_quarantined,
+            }
+        )
+        note = f"; ignored columns {result.ignored_columns}" if result.ignored_columns else ""
+        context.log.info(
+            f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows, {clean_rows} clean, "
+            f"{result.rows_quarantined} quarantined{note}"
+        )
+    tables = {
+        name: pl.concat([r.tables[name] for r in results]) if results else pl.DataFrame()
+        for name in table_names
+    }
+    if not results:
+        raise InputFileError(f"{source}: no file in {folder} could be read")
+    tables.update(extra_tables or {})
+    quarantine = pl.concat([r.quarantine for r in results]).cast(QUARANTINE_SCHEMA)
+    file_loads = pl.DataFrame(loads, schema=FILE_LOADS_SCHEMA)
+
+    warehouse.replace_tables("clean", tables)
+    warehouse.replace_tables("quarantine", {source: quarantine})
+    with warehouse.connect() as connection:
+        connection.execute("create schema if not exists audit")
+        connection.execute(
+            "create table if not exists audit.file_loads ("
+            + ", ".join(f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items())
+            + ")"
+        )
+        connection.register("incoming", file_loads.to_arrow())
+        connection.execute("begin transaction")
+        connection.execute("delete from audit.file_loads where source = ?", [source])
+        connection.execute("insert into audit.file_loads select * from incoming")
+        connection.execute("commit")
+
+    rejected = [load["source_file"] for load in loads if load["status"] == "rejected"]
+    run_metadata = {
+        "source": source,
+        "files_loaded": len(results),
+        "files_rejected": MetadataValue.json(rejected),
+        "rows_read": sum(r.rows_read for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+    }
+    return [
+        MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height, **run_metadata})
+        for name, frame in tables.items()
+    ]
+
+
+def _clean_specs(names: list[str], upstream: str | None, descriptions: dict[str, str]) -> list[AssetSpec]:
+    return [
+        AssetSpec(
+            key=["clean", name],
+            deps=[AssetKey(["landing", upstream])] if upstream else [],
+            group_name="clean",
+            kinds={"polars", "duckdb"},
+            description=descriptions[name],
+        )
+        for name in names
+    ]
+
+
+@multi_asset(
+    name="clean_monthly_ae",
+    specs=_clean_specs(["monthly_ae"], "monthly_ae", {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}),
+    pool=DUCKDB_POOL,
+)
+def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Read the Monthly A&E files in landing into `clean.monthly_ae`."""
+    yield from load_folder(
+        context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, ["monthly_ae"], warehouse
+    )
+
+
+DIAGNOSTIC_TABLES = {
+    "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
+    "diagnostic_answers": "Answered items of the kept submissions, on the instrument's scale.",
+    "instrument_characteristics": "Characteristics of every instrument codebook.",
+    "instrument_items": "Items of every instrument codebook.",
+}
+
+
+@multi_asset(
+    name="clean_diagnostic_exports",
+    specs=_clean_specs(list(DIAGNOSTIC_TABLES), "diagnostic_exports", DIAGNOSTIC_TABLES),
+    pool=DUCKDB_POOL,
+)
+def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Read the diagnostic exports in landing with the instrument codebooks."""
+    codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
+    key = pseudonymisation_key()
+    yield from load_folder(
+        context,
+        "diagnostic_exports",
+        paths.landing("diagnostic_exports"),
+        lambda path: read_diagnostic_export(path, codebooks, key),
+        ["diagnostic_respondents", "diagnostic_answers"],
+        warehouse,
+        extra_tables=codebook_tables(codebooks),
+    )
+
+
+COLLABORATION_TABLES = {
+    "collaborations": "Collaborations declared in config/collaborations.yaml.",
+    "collaboration_members": "Member organisations of each collaboration, with join and leave dates.",
+    "collaboration_waves": "Diagnostic waves of each collaboration with their fieldwork windows.",
+}
+
+
+@multi_asset(
+    name="clean_collaborations",
+    specs=_clean_specs(list(COLLABORATION_TABLES), None, COLLABORATION_TABLES),
+    pool=DUCKDB_POOL,
+)
+def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Load `config/collaborations.yaml` into the warehouse."""
+    tables = collaboration_tables(load_collaborations(Path(paths.config_dir) / "collaborations.yaml"))
+    warehouse.replace_tables("clean", tables)
+    for name, frame in tables.items():
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})

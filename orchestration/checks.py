@@ -1,0 +1,130 @@
+"""Asset checks on the clean tables: Great Expectations suites, and "nothing lost".
+
+Every suite in `expectations/suites/` becomes a blocking check on the asset that writes its
+table, so a failing suite stops the dbt models downstream. The reconciliation checks
+prove that, file by file, rows read = rows clean + rows quarantined.
+"""
+
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetChecksDefinition,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
+
+from expectations.suites import SuiteSpec, load_suite_specs, validate
+from orchestration.assets import DUCKDB_POOL
+from orchestration.resources import DuckDBWarehouse
+
+#: Which table holds one row per clean input row, for each clean asset's source.
+ROW_TABLES = {"monthly_ae": "monthly_ae", "diagnostic_exports": "diagnostic_respondents"}
+
+
+def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(list(spec.asset_key)),
+        name=f"ge_{spec.name}",
+        description=f"Great Expectations suite {spec.name} on {spec.schema}.{spec.table}: {spec.description}",
+        blocking=True,
+        pool=DUCKDB_POOL,
+    )
+    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        frame = warehouse.read_table(spec.schema, spec.table)
+        outcome = validate(spec, frame)
+        for failure in outcome.failures:
+            context.log.error(f"{spec.schema}.{spec.table}: {failure}")
+        return AssetCheckResult(
+            passed=outcome.success,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "table": f"{spec.schema}.{spec.table}",
+                "rows": frame.height,
+                "expectations_evaluated": outcome.evaluated,
+                "expectations_failed": len(outcome.failures),
+                "failures": MetadataValue.json(outcome.failures),
+            },
+        )
+
+    return _check
+
+
+def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(["clean", row_table]),
+        name="rows_reconcile",
+        description=(
+            f"Nothing lost: for every loaded {source} file, rows read = rows in clean.{row_table} "
+            f"+ rows in quarantine.{source}."
+        ),
+        blocking=True,
+        pool=DUCKDB_POOL,
+    )
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        mismatches = warehouse.query(
+            f"""
+            with clean_rows as (
+                select source_file, count(distinct source_row) as n from clean.{row_table} group by 1
+            ),
+            quarantined as (
+                select source_file, count(distinct source_row) as n
+                from quarantine.{source} where scope = 'row' group by 1
+            )
+            select loads.source_file, loads.rows_read, coalesce(c.n, 0), coalesce(q.n, 0)
+            from audit.file_loads as loads
+            left join clean_rows as c using (source_file)
+            left join quarantined as q using (source_file)
+            where loads.source = ? and loads.status = 'loaded'
+              and loads.rows_read <> coalesce(c.n, 0) + coalesce(q.n, 0)
+            order by 1
+            """,
+            [source],
+        )
+        totals = warehouse.query(
+            "select count(*), coalesce(sum(rows_read), 0) from audit.file_loads where source = ? and status = 'loaded'",
+            [source],
+        )[0]
+        return AssetCheckResult(
+            passed=not mismatches,
+            metadata={
+                "files": totals[0],
+                "rows_read": totals[1],
+                "mismatched_files": MetadataValue.json(
+                    [{"file": f, "read": r, "clean": c, "quarantined": q} for f, r, c, q in mismatches]
+                ),
+            },
+        )
+
+    return _check
+
+
+def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(["clean", row_table]),
+        name="files_accepted",
+        description=f"Every {source} file in landing could be read (a rejected file is named with its error).",
+        pool=DUCKDB_POOL,
+    )
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        rejected = warehouse.query(
+            "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
+            [source],
+        )
+        return AssetCheckResult(
+            passed=not rejected,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected])},
+        )
+
+    return _check
+
+
+def build_checks() -> list[AssetChecksDefinition]:
+    checks = [great_expectations_check(spec) for spec in load_suite_specs()]
+    for source, row_table in ROW_TABLES.items():
+        checks.append(reconciliation_check(source, row_table))
+        checks.append(files_accepted_check(source, row_table))
+    return checks

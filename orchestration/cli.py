@@ -1,0 +1,93 @@
+"""`collab-health`: run the nightly job in one process and say what it left behind.
+
+    collab-health run        materialise every asset and check, then summarise the marts
+    collab-health ui         open the Dagster UI on this project (dagster dev)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _use_project_instance() -> None:
+    """DAGSTER_HOME defaults to the project root, whose dagster.yaml keeps state in var/."""
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # dagster.yaml gives instance storage relative to the project root.
+    os.chdir(PROJECT_ROOT)
+
+
+def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+        return [
+            (name, connection.execute(f'select count(*) from marts."{name}"').fetchone()[0])
+            for (name,) in tables
+        ]
+
+
+def run_nightly() -> int:
+    _use_project_instance()
+    started = time.monotonic()
+    print("collab-health: loading definitions (Dagster, dbt manifest) ...", flush=True)
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.resources import ProjectPaths
+
+    job = defs.resolve_job_def("nightly")
+    warehouse_path = ProjectPaths.from_env().warehouse_path
+    print(f"collab-health: running job 'nightly' ({time.monotonic() - started:.0f} s so far)", flush=True)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    elapsed = time.monotonic() - started
+    checks = result.get_asset_check_evaluations()
+    failed_checks = [c for c in checks if not c.passed]
+    print()
+    print(f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'} in {elapsed:.0f} s")
+    print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
+    for check in failed_checks:
+        print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value})")
+    if warehouse_path.exists():
+        print("Marts:")
+        for name, rows in mart_summary(warehouse_path):
+            print(f"  marts.{name:<32} {rows:>8,} rows")
+        print(f"Warehouse for analysts: {warehouse_path}")
+        print(f"  open it read-only: duckdb -readonly {warehouse_path}")
+    return 0 if result.success else 1
+
+
+def open_ui() -> int:
+    _use_project_instance()
+    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions"]
+    return subprocess.call(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="collab-health", description="Collaboration health warehouse.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the nightly job now, in this process, and summarise the marts")
+    commands.add_parser("ui", help="start the Dagster UI (dagster dev) on this project")
+    args = parser.parse_args(argv)
+    sys.exit(run_nightly() if args.command == "run" else open_ui())
+
+
+if __name__ == "__main__":
+    main()

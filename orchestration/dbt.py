@@ -1,0 +1,54 @@
+"""The dbt project as Dagster assets: models are assets, dbt tests are asset checks."""
+
+
+import os
+import sys
+from pathlib import Path
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.assets import DUCKDB_POOL
+from orchestration.resources import PROJECT_ROOT, DuckDBWarehouse
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+#: The dbt beside this interpreter, so the venv works without being activated.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """True when the manifest is missing or older than any file dbt parses."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def prepare_manifest() -> None:
+    """Parse the dbt project when its manifest is missing or out of date (a few seconds)."""
+    if manifest_is_stale(dbt_project):
+        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
+            ["parse", "--quiet"], target_path=dbt_project.target_path
+        ).wait()
+
+
+prepare_manifest()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=DUCKDB_POOL)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
+    """Staging, intermediate and mart models, built and tested with `dbt build`."""
+    # dbt reads the warehouse path from the environment (see dbt_project/profiles.yml).
+    os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,65 @@
+"""The one Dagster entry point: assets, checks, the nightly job and its schedule."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+)
+
+from orchestration.assets import (
+    clean_collaborations,
+    clean_diagnostic_exports,
+    clean_monthly_ae,
+    landing_diagnostic_exports,
+    landing_monthly_ae,
+)
+from orchestration.checks import build_checks
+from orchestration.dbt import dbt_models, dbt_resource
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
+
+# One process for the whole run: DuckDB has one writer at a time anyway, and Great
+# Expectations (about 10 s to import) is then imported once, not once per check.
+nightly_job = define_asset_job(
+    "nightly",
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    description="Pull, clean, validate and model everything: the run that refreshes the warehouse.",
+)
+
+nightly_schedule = ScheduleDefinition(
+    name="nightly_at_two",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/London",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+
+
+def build_definitions() -> Definitions:
+    paths = ProjectPaths.from_env()
+    return Definitions(
+        assets=[
+            landing_diagnostic_exports,
+            landing_monthly_ae,
+            clean_diagnostic_exports,
+            clean_monthly_ae,
+            clean_collaborations,
+            dbt_models,
+        ],
+        asset_checks=build_checks(),
+        jobs=[nightly_job],
+        schedules=[nightly_schedule],
+        resources={
+            "paths": paths,
+            "warehouse": DuckDBWarehouse(path=str(paths.warehouse_path)),
+            "dbt": dbt_resource(),
+        },
+    )
+
+
+defs = build_definitions()

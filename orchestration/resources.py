@@ -1,0 +1,93 @@
+"""Dagster resources: where inputs and configuration live, and the DuckDB warehouse."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from dagster import ConfigurableResource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _check_identifier(name: str) -> None:
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+
+
+def _env_path(variable: str, default: Path) -> str:
+    return str(Path(os.environ.get(variable) or default).resolve())
+
+
+class ProjectPaths(ConfigurableResource):
+    """Folders the pipeline reads and writes. Each can be set by an environment variable."""
+
+    data_dir: str
+    config_dir: str
+    diagnostic_source: str
+    monthly_ae_source: str
+
+    @classmethod
+    def from_env(cls) -> "ProjectPaths":
+        data_dir = _env_path("COLLAB_HEALTH_DATA_DIR", PROJECT_ROOT / "var")
+        return cls(
+            data_dir=data_dir,
+            config_dir=_env_path("COLLAB_HEALTH_CONFIG_DIR", PROJECT_ROOT / "config"),
+            diagnostic_source=_env_path(
+                "COLLAB_HEALTH_DIAGNOSTIC_SOURCE", PROJECT_ROOT / "sample_data" / "diagnostic_exports"
+            ),
+            monthly_ae_source=_env_path(
+                "COLLAB_HEALTH_MONTHLY_AE_SOURCE", PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
+            ),
+        )
+
+    def landing(self, source: str) -> Path:
+        return Path(self.data_dir) / "landing" / source
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.data_dir) / "warehouse" / "collab_health.duckdb"
+
+
+class DuckDBWarehouse(ConfigurableResource):
+    """The DuckDB warehouse file. Writers are serialised by the `duckdb` concurrency pool."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def replace_tables(self, schema: str, tables: dict[str, pl.DataFrame]) -> None:
+        """Replace each table of `schema` with a frame, all in one transaction."""
+        for identifier in [schema, *tables]:
+            _check_identifier(identifier)
+        with self.connect() as connection:
+            connection.execute("begin transaction")
+            connection.execute(f'create schema if not exists "{schema}"')
+            for name, frame in tables.items():
+                connection.register("incoming", frame.to_arrow())
+                connection.execute(f'create or replace table "{schema}"."{name}" as select * from incoming')
+                connection.unregister("incoming")
+            connection.execute("commit")
+
+    def read_table(self, schema: str, name: str) -> pl.DataFrame:
+        _check_identifier(schema)
+        _check_identifier(name)
+        with self.connect(read_only=True) as connection:
+            return connection.sql(f'select * from "{schema}"."{name}"').pl()
+
+    def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
+        with self.connect(read_only=True) as connection:
+            return connection.execute(sql, parameters or []).fetchall()
