@@ -160,8 +160,8 @@ def read_monthly_ae(path: Path) -> IngestResult:
     candidates = rows.join(flagged.select("source_row").unique(), on="source_row", how="anti")
 
     # A file holds one row per organisation and month: later repeats are quarantined.
-    first_row = pl.col("source_row").min().over("org_code", "period_month")
-    repeats = candidates.filter(pl.col("source_row") != first_row).with_columns(first=first_row)
+    candidates = candidates.with_columns(first=pl.col("source_row").min().over("org_code", "period_month"))
+    repeats = candidates.filter(pl.col("source_row") != pl.col("first"))
     if repeats.height:
         flagged = pl.concat(
             [
@@ -176,7 +176,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
             ]
         )
     clean = (
-        candidates.filter(pl.col("source_row") == first_row)
+        candidates.filter(pl.col("source_row") == pl.col("first"))
         .with_columns(
             [
                 pl.col(name).str.replace_all(",", "").replace("", None).cast(pl.Int64)

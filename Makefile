@@ -1,0 +1,33 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make run   set up .venv from the lock file and run the nightly job on the sample data
+#   make test  set up .venv and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+UV := $(PYTHON) -m uv
+
+export DAGSTER_HOME := $(CURDIR)
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: setup run test ui sample clean
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen --python $(PYTHON)
+
+run: setup
+	$(VENV)/bin/collab-health run
+
+test: setup
+	$(VENV)/bin/pytest
+
+ui: setup
+	$(VENV)/bin/collab-health ui
+
+# Rebuild the committed synthetic diagnostic exports (deterministic: no diff expected).
+sample: setup
+	$(VENV)/bin/python -m ingest.synthetic
+
+clean:
+	rm -rf var dbt_project/target dbt_project/logs

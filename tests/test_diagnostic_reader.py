@@ -1,0 +1,88 @@
+"""The codebook-driven diagnostic reader, codebook validation and pseudonymisation."""
+
+import polars as pl
+import pytest
+
+from conftest import CODEBOOK_DIR, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_export
+from ingest.codebook import CodebookError, load_codebook, load_codebooks
+from ingest.diagnostic import read_diagnostic_export
+from ingest.files import InputFileError
+from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, pseudonymise
+
+KEY = b"test-key"
+
+
+@pytest.fixture(scope="module")
+def codebooks():
+    return load_codebooks(CODEBOOK_DIR)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
+    path = tmp_path / "tiny_wave1.csv"
+    write_tiny_export(path, encoding=encoding)
+    result = read_diagnostic_export(path, codebooks, KEY)
+    respondents = result.tables["diagnostic_respondents"]
+    assert result.rows_read == 9
+    assert respondents.height == 5
+    assert result.rows_quarantined == 4
+    assert respondents["organisation_code"].to_list() == ["R1H", "R1H", "R1H", "RF4", "RF4"]
+    reasons = dict(result.quarantine.filter(pl.col("scope") == "row").select("source_row", "reason").iter_rows())
+    assert reasons == {
+        5: "blank row",
+        7: "superseded by a later submission from the same respondent (row 8)",
+        9: "organisation is not an ODS code",
+        10: "submission time is not a UK date (dd/mm/yyyy hh:mm)",
+    }
+    assert "Any other comments" in result.ignored_columns
+
+
+def test_answers_mapped_missing_dropped_and_reverse_keyed(tmp_path, codebooks):
+    path = tmp_path / "tiny_wave1.csv"
+    write_tiny_export(path)
+    answers = read_diagnostic_export(path, codebooks, KEY).tables["diagnostic_answers"]
+    by_row = {
+        (r["source_row"], r["item_id"]): (r["answer_value"], r["score_value"]) for r in answers.to_dicts()
+    }
+    assert by_row[(2, "SP1")] == (5, 5.0)  # "Strongly agree"
+    assert by_row[(2, "SP2")] == (4, 4.0)  # "agree " (case and space)
+    assert by_row[(2, "AH2")] == (2, 4.0)  # "Disagree" on a reverse-keyed item
+    assert by_row[(3, "SP1")] == (4, 4.0)  # a number
+    assert (3, "SP2") not in by_row  # "Don't know" is missing, not zero
+    assert (4, "AH2") not in by_row  # "N/A"
+    assert by_row[(8, "SP1")] == (1, 1.0)  # the later p5 submission won
+    assert answers.height == 12  # 3 + 2 + 2 + 3 + 2 answered items
+
+
+def test_free_text_and_raw_ids_never_leave_the_reader(tmp_path, codebooks):
+    path = tmp_path / "tiny_wave1.csv"
+    write_tiny_export(path)
+    result = read_diagnostic_export(path, codebooks, KEY)
+    text = "".join(
+        frame.write_csv() for frame in [*result.tables.values(), result.quarantine]
+    )
+    assert RESPONDENT_ID_SAMPLE not in text
+    assert FREE_TEXT_SAMPLE not in text
+    assert pseudonymise(RESPONDENT_ID_SAMPLE, KEY) in text
+
+
+def test_unknown_instrument_rejected_naming_file_and_columns(tmp_path, codebooks):
+    path = tmp_path / "other_survey.csv"
+    path.write_text("Respondent ID,Submitted,Organisation,Collaboration,Wave,Q1\nx,01/01/2024,R1H,tiny,1,Agree\n")
+    with pytest.raises(InputFileError, match=r"other_survey.csv.*collab_health_core.*item SP1"):
+        read_diagnostic_export(path, codebooks, KEY)
+
+
+def test_invalid_codebook_error_names_file_and_problem(tmp_path):
+    document = (CODEBOOK_DIR / "collab_health_core.yaml").read_text()
+    path = tmp_path / "broken.yaml"
+    path.write_text(document.replace("characteristic: use_of_data", "characteristic: use_of_dta", 1))
+    with pytest.raises(CodebookError, match=r"broken.yaml.*undeclared characteristics: use_of_dta"):
+        load_codebook(path)
+
+
+def test_production_mode_needs_a_key():
+    with pytest.raises(PseudonymisationKeyError, match="COLLAB_HEALTH_PSEUDONYM_KEY"):
+        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"})
+    assert pseudonymisation_key({"COLLAB_HEALTH_PSEUDONYM_KEY": "s3cret"}) == b"s3cret"
+    assert pseudonymise("p1", b"a") != pseudonymise("p1", b"b")

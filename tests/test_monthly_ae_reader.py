@@ -1,0 +1,94 @@
+"""The Monthly A&E reader on the real published files and on hand-made variations."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from conftest import AE_HEADER, SAMPLE_AE, ae_row
+from ingest.files import InputFileError
+from ingest.monthly_ae import parse_period, read_monthly_ae
+
+
+def test_real_september_file_with_stray_columns():
+    result = read_monthly_ae(SAMPLE_AE / "Monthly-AE-September-2024.csv")
+    clean = result.tables["monthly_ae"]
+    assert result.rows_read == 198
+    assert clean.height == 197
+    assert result.ignored_columns == ["a"]
+    assert clean["period_month"].unique().to_list() == [dt.date(2024, 9, 1)]
+    # The total row (labelled "Total" and "Total ") is set aside, with its reason.
+    assert result.quarantine["reason"].to_list() == [
+        "national total row: derived from the organisation rows, not stored"
+    ]
+    assert "TOTAL" not in clean["org_code"].str.to_uppercase().to_list()
+    southern = clean.filter(pl.col("org_code") == "RW1").row(0, named=True)
+    assert southern["attendances_other"] == 2834
+    assert southern["emergency_admissions_other"] == 114
+    assert southern["parent_org"] == "NHS ENGLAND SOUTH EAST"
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLE_AE.glob("*.csv")), ids=lambda p: p.name)
+def test_every_real_file_reconciles(path):
+    result = read_monthly_ae(path)
+    assert result.rows_read == result.tables["monthly_ae"].height + result.rows_quarantined
+    # The published total row equals the sum of the organisation rows.
+    assert result.rows_quarantined == 1
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("MSitAE-JUNE-2024", dt.date(2024, 6, 1)),
+        ("MSitAE-January-2031", dt.date(2031, 1, 1)),
+        (" msitae-sept-2025 ", dt.date(2025, 9, 1)),
+        ("MSitAE-FOO-2024", None),
+        ("June 2024", None),
+    ],
+)
+def test_parse_period(label, expected):
+    frame = pl.DataFrame({"label": [label]}).select(parse_period(pl.col("label")))
+    assert frame.item() == expected
+
+
+def test_column_order_free_and_optional_columns_may_be_missing(tmp_path):
+    cells = dict(zip(AE_HEADER.split(","), ae_row("MARCH", "R1H", 120, 30).split(",")))
+    wanted = [
+        "Attendances over 4hrs Other Department", "Org Code", "A&E attendances Type 1",
+        "Attendances over 4hrs Type 2", "Period", "A&E attendances Type 2",
+        "Attendances over 4hrs Type 1", "A&E attendances Other A&E Department",
+    ]
+    path = tmp_path / "Monthly-AE-March-2024.csv"
+    path.write_text(",".join(wanted) + "\n" + ",".join(cells[h] for h in wanted) + "\n")
+    record = read_monthly_ae(path).tables["monthly_ae"].row(0, named=True)
+    assert record["period_month"] == dt.date(2024, 3, 1)
+    assert (record["attendances_type1"], record["over_4h_type1"]) == (120, 30)
+    assert record["attendances_booked_type1"] is None
+
+
+def test_bad_rows_are_quarantined_with_row_and_column(tmp_path):
+    lines = [
+        AE_HEADER,
+        ae_row("JULY", "R1H", 100, 20),
+        ae_row("JULY", "RF4", 100, 40).replace(",100,", ",n/a,", 1),
+        ae_row("JULY", "R1H", 90, 10),
+        ",,,,,,,,,,,,,,,,,,,,,",
+        ae_row("JULYY", "RQX", 100, 5),
+    ]
+    path = tmp_path / "Monthly-AE-July-2024.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = read_monthly_ae(path)
+    assert result.tables["monthly_ae"]["org_code"].to_list() == ["R1H"]
+    problems = {(r["source_row"], r["column_name"]): r["reason"] for r in result.quarantine.to_dicts()}
+    assert problems[(3, "attendances_type1")] == "not a whole non-negative number"
+    assert problems[(4, "org_code")].startswith("duplicate of row 2")
+    assert problems[(5, None)] == "blank row"
+    assert problems[(6, "period")].startswith("period is not of the form")
+    assert result.rows_read == 5 == result.tables["monthly_ae"].height + result.rows_quarantined
+
+
+def test_missing_required_column_rejects_file_naming_it(tmp_path):
+    path = tmp_path / "Monthly-AE-July-2024.csv"
+    path.write_text("Period,Org name\nMSitAE-JULY-2024,X\n")
+    with pytest.raises(InputFileError, match=r"Monthly-AE-July-2024.csv.*'Org Code'"):
+        read_monthly_ae(path)
