@@ -1,0 +1,100 @@
+"""The whole nightly job, materialised on temporary folders with the tiny inputs.
+
+Expected values are worked by hand from the tiny inputs in conftest.py:
+  shared purpose: R1H respondents 4.5, 4.0, 4.0 -> 4.1667; RF4 2.5, 1.5 -> 2.0;
+                  equal weight per organisation -> (4.1667 + 2.0) / 2 = 3.08, borderline.
+  acknowledging history: 3 respondents -> suppressed.
+  A&E four-hour performance, pooled over R1H and RF4: July (baseline, the month before
+  fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; change 0.10.
+"""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
+from orchestration.definitions import build_definitions
+from orchestration.dbt import dbt_project
+
+
+def run_nightly():
+    job = build_definitions().resolve_job_def("nightly")
+    with DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def connect(project: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(project / "var" / "warehouse" / "collab_health.duckdb"), read_only=True)
+
+
+def test_nightly_job_on_tiny_inputs(tiny_project):
+    result = run_nightly()
+    assert result.success
+
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    names = {c.check_name for c in checks}
+    assert {"ge_clean_monthly_ae", "ge_clean_diagnostic_respondents", "rows_reconcile"} <= names
+
+    with connect(tiny_project) as db:
+        health = db.execute(
+            "select characteristic_id, score, n_respondents, n_organisations, band, is_suppressed "
+            "from marts.collaboration_health order by characteristic_id"
+        ).fetchall()
+        assert health == [
+            ("acknowledging_history", None, 3, 2, None, True),
+            ("shared_purpose", 3.08, 5, 2, "borderline", False),
+        ]
+        outcome = db.execute(
+            "select collaboration_id, wave, metric_id, health_score, baseline_value, baseline_months, "
+            "followup_value, followup_months, change from marts.outcome_linked_collaboration"
+        ).fetchall()
+        assert outcome == [("tiny", 1, "ae_4h_all", 3.08, 0.7, 1, 0.8, 1, 0.1)]
+
+        loads = db.execute(
+            "select source_file, rows_read, rows_clean, rows_quarantined from audit.file_loads "
+            "where source = 'diagnostic_exports'"
+        ).fetchall()
+        assert loads == [("tiny_wave1.csv", 9, 5, 4)]
+
+        # Nobody exposed: no respondent id or free text in any table of any schema.
+        tables = db.execute(
+            "select table_schema, table_name from information_schema.tables order by 1, 2"
+        ).fetchall()
+        assert ("marts", "collaboration_health") in tables
+        for schema, table in tables:
+            text = json.dumps(db.execute(f'select * from "{schema}"."{table}"').fetchall(), default=str)
+            assert RESPONDENT_ID_SAMPLE not in text, f"{schema}.{table}"
+            assert FREE_TEXT_SAMPLE not in text, f"{schema}.{table}"
+
+
+def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
+    # More waits over four hours than attendances: the reader accepts the numbers, the
+    # Great Expectations suite does not.
+    write_tiny_ae(tiny_project / "sources" / "monthly_ae", july_r1h_over_4h=150)
+    result = run_nightly()
+    assert not result.success
+    failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
+    assert failed == {"ge_clean_monthly_ae"}
+    with connect(tiny_project) as db:
+        marts = db.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    assert marts == []
+
+
+def test_definitions_list_job_schedule_and_every_check():
+    defs = build_definitions()
+    assert defs.resolve_job_def("nightly") is not None
+    schedule = defs.resolve_schedule_def("nightly_at_two")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
+    assert schedule.default_status.value == "RUNNING"
+
+    check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    suites = {p.stem for p in (Path(__file__).parent.parent / "expectations" / "suites").glob("*.json")}
+    assert {f"ge_{s}" for s in suites} <= check_names
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    dbt_tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    assert len(dbt_tests) > 20
+    assert dbt_tests <= check_names, sorted(dbt_tests - check_names)
