@@ -9,13 +9,16 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.assets import DUCKDB_POOL
-from orchestration.resources import PROJECT_ROOT, DuckDBWarehouse
+from orchestration.resources import PROJECT_ROOT, DuckDBWarehouse, ProjectPaths
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 #: The dbt beside this interpreter, so the venv works without being activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# dbt reads the warehouse path from the environment (dbt_project/profiles.yml). Set it before
+# parsing too: a profile that differs between parse and run forces a full re-parse.
+os.environ.setdefault("COLLAB_HEALTH_WAREHOUSE", str(ProjectPaths.from_env().warehouse_path))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -49,6 +52,5 @@ def dbt_resource() -> DbtCliResource:
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=DUCKDB_POOL)
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
     """Staging, intermediate and mart models, built and tested with `dbt build`."""
-    # dbt reads the warehouse path from the environment (see dbt_project/profiles.yml).
     os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
     yield from dbt.cli(["build"], context=context).stream()
