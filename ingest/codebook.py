@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ingest.config_files import load_yaml_model
 from ingest.files import normalise_label
 
 #: Respondent fields every export must carry.
@@ -131,20 +131,7 @@ class Codebook(BaseModel):
 
 def load_codebook(path: Path) -> Codebook:
     """Load and validate one codebook, with an error that names the file and the problem."""
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise CodebookError(f"{path}: cannot read codebook: {error}") from error
-    if not isinstance(document, dict):
-        raise CodebookError(f"{path}: a codebook must be a YAML mapping")
-    try:
-        return Codebook.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
-        )
-        raise CodebookError(f"{path}: invalid codebook: {problems}") from error
+    return load_yaml_model(path, Codebook, CodebookError, "codebook")
 
 
 def load_codebooks(folder: Path) -> list[Codebook]:

@@ -10,8 +10,9 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ingest.config_files import load_yaml_model
 
 
 class CollaborationsError(ValueError):
@@ -71,17 +72,7 @@ class CollaborationsFile(BaseModel):
 
 
 def load_collaborations(path: Path) -> CollaborationsFile:
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return CollaborationsFile.model_validate(document)
-    except (OSError, yaml.YAMLError) as error:
-        raise CollaborationsError(f"{path}: cannot read: {error}") from error
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise CollaborationsError(f"{path}: invalid collaborations file: {problems}") from error
+    return load_yaml_model(path, CollaborationsFile, CollaborationsError, "collaborations file")
 
 
 def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:

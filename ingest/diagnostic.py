@@ -16,7 +16,7 @@ import polars as pl
 from ingest.codebook import Codebook, ColumnLayout, match_layout
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_csv, sha256_file
 from ingest.pseudonymise import pseudonymise_column
-from ingest.quarantine import CELL, IngestResult, empty_quarantine, quarantine_rows
+from ingest.quarantine import CELL, IngestResult, empty_quarantine, quarantine_rows, split_repeats
 
 #: UK date-times as survey tools write them; the first format that parses wins.
 UK_DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
@@ -180,25 +180,16 @@ def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) ->
     valid = rows.join(quarantine.select("source_row").unique(), on="source_row", how="anti")
 
     # Duplicate submissions: keep each respondent's latest (on a tie, the later row in the file).
-    respondent = ("collab", "wave_number", "respondent_id")
-    valid = valid.sort(["submitted", "source_row"], descending=True).with_columns(
-        rank=pl.int_range(pl.len()).over(respondent),
-        kept=pl.col("source_row").first().over(respondent),
+    kept, superseded = split_repeats(
+        valid,
+        ["collab", "wave_number", "respondent_id"],
+        order_by=["submitted", "source_row"],
+        descending=True,
+        source_file=source,
+        reason="superseded by a later submission from the same respondent (row {})",
+        column_name="respondent_id",
     )
-    superseded = valid.filter(pl.col("rank") > 0)
-    if superseded.height:
-        quarantine = pl.concat(
-            [
-                quarantine,
-                quarantine_rows(
-                    superseded,
-                    source_file=source,
-                    reason=pl.format("superseded by a later submission from the same respondent (row {})", "kept"),
-                    column_name="respondent_id",
-                ),
-            ]
-        )
-    kept = valid.filter(pl.col("rank") == 0).sort("source_row")
+    quarantine = pl.concat([quarantine, superseded])
 
     # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
     raw_answers = kept.select(item_columns.values()).unpivot().get_column("value").unique().to_list()

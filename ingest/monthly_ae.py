@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_csv, sha256_file
-from ingest.quarantine import IngestResult, quarantine_rows
+from ingest.quarantine import IngestResult, quarantine_rows, split_repeats
 
 MONTHS = {
     name: number
@@ -160,24 +160,19 @@ def read_monthly_ae(path: Path) -> IngestResult:
     candidates = rows.join(flagged.select("source_row").unique(), on="source_row", how="anti")
 
     # A file holds one row per organisation and month: later repeats are quarantined.
-    candidates = candidates.with_columns(first=pl.col("source_row").min().over("org_code", "period_month"))
-    repeats = candidates.filter(pl.col("source_row") != pl.col("first"))
-    if repeats.height:
-        flagged = pl.concat(
-            [
-                flagged,
-                quarantine_rows(
-                    repeats,
-                    source_file=source,
-                    reason=pl.format("duplicate of row {} for this organisation and month", "first"),
-                    column_name="org_code",
-                    value=pl.col("org_code"),
-                ),
-            ]
-        )
+    candidates, repeats = split_repeats(
+        candidates,
+        ["org_code", "period_month"],
+        order_by=["source_row"],
+        descending=False,
+        source_file=source,
+        reason="duplicate of row {} for this organisation and month",
+        column_name="org_code",
+        value=pl.col("org_code"),
+    )
+    flagged = pl.concat([flagged, repeats])
     clean = (
-        candidates.filter(pl.col("source_row") == pl.col("first"))
-        .with_columns(
+        candidates.with_columns(
             [
                 pl.col(name).str.replace_all(",", "").replace("", None).cast(pl.Int64)
                 for name in COUNT_COLUMNS

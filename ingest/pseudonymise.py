@@ -36,6 +36,10 @@ def pseudonymisation_key(environ: Mapping[str, str] = os.environ) -> bytes:
     return DEMO_KEY.encode("utf-8")
 
 
+def using_demo_key(environ: Mapping[str, str] = os.environ) -> bool:
+    return not environ.get(KEY_VARIABLE, "")
+
+
 def pseudonymise(raw_id: str, key: bytes) -> str:
     """A stable 32-hex-digit pseudonym; the same id and key always give the same value."""
     return hmac.new(key, raw_id.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:32]

@@ -50,6 +50,36 @@ def quarantine_rows(
     )
 
 
+def split_repeats(
+    frame: pl.DataFrame,
+    keys: list[str],
+    *,
+    order_by: list[str],
+    descending: bool,
+    source_file: str,
+    reason: str,
+    column_name: str,
+    value: pl.Expr | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the first row of each `keys` group in `order_by` order; quarantine the others.
+
+    `reason` has one ``{}``, filled with the row number that was kept.
+    """
+    ordered = frame.sort(order_by, descending=descending).with_columns(
+        _rank=pl.int_range(pl.len()).over(keys),
+        _kept_row=pl.col("source_row").first().over(keys),
+    )
+    repeats = quarantine_rows(
+        ordered.filter(pl.col("_rank") > 0),
+        source_file=source_file,
+        reason=pl.format(reason, "_kept_row"),
+        column_name=column_name,
+        value=value,
+    )
+    kept = ordered.filter(pl.col("_rank") == 0).drop("_rank", "_kept_row").sort("source_row")
+    return kept, repeats
+
+
 @dataclass
 class IngestResult:
     """The outcome of reading one input file."""

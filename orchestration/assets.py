@@ -27,7 +27,7 @@ from ingest.diagnostic import codebook_tables, read_diagnostic_export
 from ingest.files import InputFileError
 from ingest.landing import pull_folder
 from ingest.monthly_ae import read_monthly_ae
-from ingest.pseudonymise import pseudonymisation_key
+from ingest.pseudonymise import pseudonymisation_key, using_demo_key
 from ingest.quarantine import QUARANTINE_SCHEMA, IngestResult
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
@@ -193,6 +193,11 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
     key = pseudonymisation_key()
+    if using_demo_key():
+        context.log.warning(
+            "COLLAB_HEALTH_PSEUDONYM_KEY is not set: respondent ids are hashed with the public demo "
+            "key, which is fit only for the synthetic sample data."
+        )
     yield from load_folder(
         context,
         "diagnostic_exports",

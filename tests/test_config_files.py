@@ -1,0 +1,30 @@
+"""Configuration files fail loudly, naming the file, the entry and the problem."""
+
+import pytest
+
+from conftest import TINY_COLLABORATIONS
+from ingest.collaborations import CollaborationsError, collaboration_tables, load_collaborations
+
+
+def test_valid_collaborations_flatten_into_tables(tmp_path):
+    path = tmp_path / "collaborations.yaml"
+    path.write_text(TINY_COLLABORATIONS)
+    tables = collaboration_tables(load_collaborations(path))
+    assert tables["collaboration_members"]["org_code"].to_list() == ["R1H", "RF4"]
+    assert tables["collaboration_waves"].height == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("fieldwork_end: 2024-08-30", "fieldwork_end: 2024-07-30"), r"waves\.0.*fieldwork_end is before fieldwork_start"),
+        (("{org: RF4", "{org: not a code"), r"members\.1\.org"),
+        (("  - id: tiny", "  - id: Tiny Collab"), r"collaborations\.0\.id"),
+        (("waves:", "wavez:"), r"wavez"),
+    ],
+)
+def test_invalid_collaborations_name_file_and_entry(tmp_path, change, message):
+    path = tmp_path / "collaborations.yaml"
+    path.write_text(TINY_COLLABORATIONS.replace(*change))
+    with pytest.raises(CollaborationsError, match=rf"collaborations.yaml: invalid collaborations file: .*{message}"):
+        load_collaborations(path)
