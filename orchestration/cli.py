@@ -1,7 +1,7 @@
 """`collab-health`: run the nightly job in one process and say what it left behind.
 
     collab-health run        materialise every asset and check, then summarise the marts
-    collab-health ui         open the Dagster UI on this project (dagster dev)
+    collab-health ui         open the Dagster UI on this project (dg dev)
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def run_nightly() -> int:
 
 def open_ui() -> int:
     _use_project_instance()
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "orchestration.definitions"]
+    command = [str(Path(sys.executable).parent / "dg"), "dev"]
     return subprocess.call(command)
 
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="collab-health", description="Collaboration health warehouse.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the nightly job now, in this process, and summarise the marts")
-    commands.add_parser("ui", help="start the Dagster UI (dagster dev) on this project")
+    commands.add_parser("ui", help="start the Dagster UI (dg dev) on this project")
     args = parser.parse_args(argv)
     sys.exit(run_nightly() if args.command == "run" else open_ui())
 
