@@ -14,13 +14,17 @@ from pathlib import Path
 import polars as pl
 
 from ingest.codebook import Codebook, ColumnLayout, match_layout
-from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_csv, sha256_file
+from ingest.organisations import OrganisationMatcher
+from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.pseudonymise import pseudonymise_column
 from ingest.quarantine import CELL, IngestResult, empty_quarantine, quarantine_rows, split_repeats
 
-#: UK date-times as survey tools write them; the first format that parses wins.
-UK_DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
-ODS_CODE = r"^[A-Z0-9]{3,6}$"
+#: UK date-times as survey tools write them, then ISO (as spreadsheets store dates); the
+#: first format that parses wins. Day-first: 03/04/2024 is 3 April.
+UK_DATETIME_FORMATS = (
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+)
 OTHER_ROLE = "other"
 
 RESPONDENTS_SCHEMA = {
@@ -121,17 +125,26 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
     }
 
 
-def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) -> IngestResult:
-    """Read one diagnostic export into respondents, long answers and quarantined rows."""
+def read_diagnostic_export(
+    path: Path, codebooks: list[Codebook], key: bytes, organisations: OrganisationMatcher | None = None
+) -> IngestResult:
+    """Read one diagnostic export into respondents, long answers and quarantined rows.
+
+    Organisations may be given as ODS codes or names; names are matched through
+    `organisations` (the ODS reference) and an unmatched name quarantines the row.
+    """
     path = Path(path)
+    organisations = organisations or OrganisationMatcher()
     source = path.name
-    table = read_text_csv(path)
+    table = read_text_table(path)
     layout = recognise_instrument(codebooks, table.headers, path)
     codebook = layout.codebook
     item_columns = {item_id: f"item_{item_id}" for item_id in layout.items}
 
     rows = table.rows.select(
         "source_row",
+        "n_fields",
+        "extra_fields",
         *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in layout.fields.items()],
         *[pl.col(f"c{pos}").alias(item_columns[item_id]) for item_id, pos in layout.items.items()],
     )
@@ -143,7 +156,7 @@ def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) ->
             [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
         ),
         wave_number=pl.col("wave").str.extract(r"(?i)^(?:wave\s*)?(\d+)$").cast(pl.Int32, strict=False),
-        org=pl.col("organisation").str.to_uppercase(),
+        org=pl.col("organisation").map_elements(organisations.code_for, return_dtype=pl.String),
         collab=pl.col("collaboration").str.to_lowercase(),
         role=pl.col("role_group").map_elements(
             lambda r: roles.get(normalise_label(r), OTHER_ROLE), return_dtype=pl.String
@@ -165,6 +178,8 @@ def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) ->
 
     usable = ~blank_row_mask(rows, list(layout.fields) + list(item_columns.values()))
     flag(~usable, "blank row")
+    for mask, reason in structural_problems(table):
+        flag(usable & mask, reason)
     flag(usable & empty("respondent_id"), "respondent id is empty", "respondent_id")
     flag(
         usable & pl.col("submitted").is_null(),
@@ -172,7 +187,13 @@ def read_diagnostic_export(path: Path, codebooks: list[Codebook], key: bytes) ->
         "submitted_at",
         show_value=True,
     )
-    flag(usable & ~pl.col("org").str.contains(ODS_CODE).fill_null(False), "organisation is not an ODS code", "organisation", show_value=True)
+    flag(usable & empty("organisation"), "organisation is empty", "organisation")
+    flag(
+        usable & ~empty("organisation") & pl.col("org").is_null(),
+        "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
+        "organisation",
+        show_value=True,
+    )
     flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
     flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave", show_value=True)
 

@@ -6,6 +6,7 @@ reported the same way whatever the source.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -69,28 +70,86 @@ def decode_bytes(raw: bytes, path: Path) -> tuple[str, str]:
     raise InputFileError(f"{path.name}: not UTF-8 or Windows-1252 text")
 
 
+#: File types the readers accept.
+SUPPORTED_SUFFIXES = (".csv", ".xlsx")
+
+
+def read_text_table(path: Path) -> TextTable:
+    """Read a CSV or XLSX file with every cell as text; the first row is the header row."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_text_csv(path)
+    if suffix == ".xlsx":
+        return read_text_xlsx(path)
+    raise InputFileError(f"{path.name}: unsupported file type {suffix!r} (expected {', '.join(SUPPORTED_SUFFIXES)})")
+
+
+def _table(path: Path, encoding: str, records: list[list[str | None]]) -> TextTable:
+    if not records or not any((cell or "").strip() for cell in records[0]):
+        raise InputFileError(f"{path.name}: the file is empty (no header row)")
+    headers = [cell or "" for cell in records[0]]
+    width = len(headers)
+    data = records[1:]
+    columns: dict[str, list] = {
+        f"c{i}": [record[i] if i < len(record) else None for record in data] for i in range(width)
+    }
+    rows = pl.DataFrame(
+        {
+            "source_row": list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(data))),
+            **columns,
+            "n_fields": [len(record) for record in data],
+            "extra_fields": [any((cell or "").strip() for cell in record[width:]) for record in data],
+        },
+        schema={"source_row": pl.Int64, **{c: pl.String for c in columns}, "n_fields": pl.Int64, "extra_fields": pl.Boolean},
+    )
+    return TextTable(path=path, encoding=encoding, headers=headers, rows=rows)
+
+
 def read_text_csv(path: Path) -> TextTable:
-    """Read a CSV with all cells as text; the first row is the header row."""
+    """Read a CSV with all cells as text, keeping each record's field count.
+
+    Python's csv module tokenises (it reports ragged and truncated records exactly);
+    polars does the cleaning. Row numbers count records: the header is row 1.
+    """
     path = Path(path)
     text, encoding = decode_bytes(path.read_bytes(), path)
     if not text.strip():
         raise InputFileError(f"{path.name}: the file is empty")
+    if "\x00" in text:
+        raise InputFileError(f"{path.name}: contains NUL bytes; not a text CSV file")
     try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            has_header=False,
-            infer_schema=False,
-            row_index_name="source_row",
-            row_index_offset=1,
-        )
-    except pl.exceptions.PolarsError as error:
+        records = [[cell for cell in record] for record in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error as error:
         raise InputFileError(f"{path.name}: not a readable CSV file ({error})") from error
-    width = frame.width - 1
-    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns[1:])})
-    header_row = frame.row(0, named=True)
-    headers = [header_row[f"c{i}"] or "" for i in range(width)]
-    rows = frame.slice(1).with_columns(pl.col("source_row").cast(pl.Int64))
-    return TextTable(path=path, encoding=encoding, headers=headers, rows=rows)
+    return _table(path, encoding, [[cell if cell != "" else None for cell in r] for r in records])
+
+
+def read_text_xlsx(path: Path) -> TextTable:
+    """Read the first worksheet of an XLSX workbook with all cells as text."""
+    import fastexcel
+
+    path = Path(path)
+    try:
+        sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
+    except Exception as error:  # fastexcel raises its own error types for every kind of bad file
+        raise InputFileError(f"{path.name}: not a readable XLSX workbook ({error})") from error
+    frame = sheet.to_polars()
+    records = [list(row) for row in frame.iter_rows()]
+    # Trailing empty cells of a row are not data: a workbook row has no "field count".
+    return _table(path, "xlsx", records)
+
+
+def structural_problems(table: TextTable) -> list[tuple[pl.Expr, str]]:
+    """Masks and reasons for records whose shape does not match the header row."""
+    width = len(table.headers)
+    return [
+        (
+            (pl.col("n_fields") < width) & (pl.col("n_fields") > 0),
+            f"row has fewer fields than the header ({width}): a truncated or broken line",
+        ),
+        (pl.col("extra_fields"), f"row has values beyond the header's {width} columns"),
+    ]
 
 
 def blank_row_mask(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:

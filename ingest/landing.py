@@ -29,15 +29,20 @@ class PulledFile:
     changed: bool
 
 
-def pull_folder(source: Path, pattern: str, landing: Path) -> list[PulledFile]:
-    """Mirror the files of `source` matching `pattern` into `landing`."""
+def is_input_file(path: Path, suffixes: tuple[str, ...]) -> bool:
+    """A data file of an accepted type; not a hidden file or an Office lock file (``~$x.xlsx``)."""
+    return path.is_file() and path.suffix.lower() in suffixes and not path.name.startswith((".", "~$"))
+
+
+def pull_folder(source: Path, suffixes: tuple[str, ...], landing: Path) -> list[PulledFile]:
+    """Mirror the files of `source` with one of `suffixes` into `landing`."""
     source, landing = Path(source), Path(landing)
     if not source.is_dir():
         raise PullError(f"source folder {source} does not exist or is not a folder")
     landing.mkdir(parents=True, exist_ok=True)
     pulled: list[PulledFile] = []
     wanted: set[str] = set()
-    for path in sorted(p for p in source.glob(pattern) if p.is_file()):
+    for path in sorted(p for p in source.iterdir() if is_input_file(p, suffixes)):
         name = Path(path.name).name
         wanted.add(name)
         checksum = sha256_file(path)
@@ -54,5 +59,5 @@ def pull_folder(source: Path, pattern: str, landing: Path) -> list[PulledFile]:
         if stale.is_file() and stale.name not in wanted:
             stale.unlink()
     if not pulled:
-        raise PullError(f"no files matching {pattern!r} in {source}")
+        raise PullError(f"no {' or '.join(suffixes)} files in {source}")
     return pulled

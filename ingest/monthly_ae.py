@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_csv, sha256_file
+from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.quarantine import IngestResult, quarantine_rows, split_repeats
 
 MONTHS = {
@@ -119,12 +119,14 @@ def parse_period(label: pl.Expr) -> pl.Expr:
 def read_monthly_ae(path: Path) -> IngestResult:
     """Read one Monthly A&E CSV into a clean frame and quarantined rows."""
     path = Path(path)
-    table = read_text_csv(path)
+    table = read_text_table(path)
     positions, ignored = map_headers(table.headers, path)
     source = path.name
 
     rows = table.rows.select(
         "source_row",
+        "n_fields",
+        "extra_fields",
         *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in positions.items()],
     ).with_columns(
         [pl.lit(None, dtype=pl.String).alias(c.name) for c in COLUMNS if c.name not in positions]
@@ -149,6 +151,8 @@ def read_monthly_ae(path: Path) -> IngestResult:
     usable = ~is_blank & ~is_total
     flag(is_blank, "blank row")
     flag(~is_blank & is_total, "national total row: derived from the organisation rows, not stored")
+    for mask, reason in structural_problems(table):
+        flag(usable & mask, reason)
     flag(usable & pl.col("period_month").is_null(), "period is not of the form MSitAE-<MONTH>-<YEAR>", "period")
     flag(usable & (pl.col("org_code").is_null() | (pl.col("org_code") == "")), "organisation code is empty", "org_code")
     for name in COUNT_COLUMNS:

@@ -24,9 +24,10 @@ from dagster import (
 from ingest.codebook import load_codebooks
 from ingest.collaborations import collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, read_diagnostic_export
-from ingest.files import InputFileError
-from ingest.landing import pull_folder
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError
+from ingest.landing import is_input_file, pull_folder
 from ingest.monthly_ae import read_monthly_ae
+from ingest.organisations import OrganisationMatcher, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
 from ingest.quarantine import QUARANTINE_SCHEMA, IngestResult
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
@@ -46,7 +47,7 @@ FILE_LOADS_SCHEMA = {
 
 
 def _pull(context: AssetExecutionContext, source: str, folder: str, paths: ProjectPaths) -> MaterializeResult:
-    pulled = pull_folder(Path(folder), "*.csv", paths.landing(source))
+    pulled = pull_folder(Path(folder), SUPPORTED_SUFFIXES, paths.landing(source))
     changed = [p.name for p in pulled if p.changed]
     context.log.info(f"{source}: {len(pulled)} files in landing, {len(changed)} new or changed")
     return MaterializeResult(
@@ -61,7 +62,7 @@ def _pull(context: AssetExecutionContext, source: str, folder: str, paths: Proje
 
 @asset(key=["landing", "diagnostic_exports"], group_name="landing", kinds={"file"})
 def landing_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-    """Diagnostic exports (CSV) copied from the configured source folder, by checksum."""
+    """Diagnostic exports (CSV or XLSX) copied from the configured source folder, by checksum."""
     return _pull(context, "diagnostic_exports", paths.diagnostic_source, paths)
 
 
@@ -69,6 +70,32 @@ def landing_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPat
 def landing_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
     """NHS England Monthly A&E files in their original layout, copied by checksum."""
     return _pull(context, "monthly_ae", paths.monthly_ae_source, paths)
+
+
+@asset(key=["landing", "organisations"], group_name="landing", kinds={"file"})
+def landing_organisations(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+    """ODS organisation reference extracts (``etr*.csv``), copied by checksum."""
+    return _pull(context, "organisations", paths.organisations_source, paths)
+
+
+@multi_asset(
+    name="clean_organisations",
+    specs=[
+        AssetSpec(
+            key=["clean", "organisations"],
+            deps=[AssetKey(["landing", "organisations"])],
+            group_name="clean",
+            kinds={"polars", "duckdb"},
+            description="NHS trusts from the ODS reference: code, name, region, ICB, open and close dates.",
+        )
+    ],
+    pool=DUCKDB_POOL,
+)
+def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """The latest ODS record of every trust, for name matching and the organisation dimension."""
+    organisations = read_organisations(paths.landing("organisations"))
+    warehouse.replace_tables("clean", {"organisations": organisations})
+    yield MaterializeResult(asset_key=AssetKey(["clean", "organisations"]), metadata={"rows": organisations.height})
 
 
 def load_folder(
@@ -86,7 +113,7 @@ def load_folder(
     """
     results: list[IngestResult] = []
     loads: list[dict] = []
-    files = sorted(folder.glob("*.csv"))
+    files = sorted(p for p in folder.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
     for index, path in enumerate(files, start=1):
         try:
             result = read(path)
@@ -151,11 +178,11 @@ def load_folder(
     ]
 
 
-def _clean_specs(names: list[str], upstream: str | None, descriptions: dict[str, str]) -> list[AssetSpec]:
+def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, str]) -> list[AssetSpec]:
     return [
         AssetSpec(
             key=["clean", name],
-            deps=[AssetKey(["landing", upstream])] if upstream else [],
+            deps=[AssetKey(["landing", source]) for source in upstream],
             group_name="clean",
             kinds={"polars", "duckdb"},
             description=descriptions[name],
@@ -166,7 +193,7 @@ def _clean_specs(names: list[str], upstream: str | None, descriptions: dict[str,
 
 @multi_asset(
     name="clean_monthly_ae",
-    specs=_clean_specs(["monthly_ae"], "monthly_ae", {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}),
+    specs=_clean_specs(["monthly_ae"], ["monthly_ae"], {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}),
     pool=DUCKDB_POOL,
 )
 def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
@@ -186,12 +213,13 @@ DIAGNOSTIC_TABLES = {
 
 @multi_asset(
     name="clean_diagnostic_exports",
-    specs=_clean_specs(list(DIAGNOSTIC_TABLES), "diagnostic_exports", DIAGNOSTIC_TABLES),
+    specs=_clean_specs(list(DIAGNOSTIC_TABLES), ["diagnostic_exports", "organisations"], DIAGNOSTIC_TABLES),
     pool=DUCKDB_POOL,
 )
 def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
+    organisations = OrganisationMatcher(read_organisations(paths.landing("organisations")))
     key = pseudonymisation_key()
     if using_demo_key():
         context.log.warning(
@@ -202,7 +230,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         context,
         "diagnostic_exports",
         paths.landing("diagnostic_exports"),
-        lambda path: read_diagnostic_export(path, codebooks, key),
+        lambda path: read_diagnostic_export(path, codebooks, key, organisations),
         ["diagnostic_respondents", "diagnostic_answers"],
         warehouse,
         extra_tables=codebook_tables(codebooks),
@@ -218,7 +246,7 @@ COLLABORATION_TABLES = {
 
 @multi_asset(
     name="clean_collaborations",
-    specs=_clean_specs(list(COLLABORATION_TABLES), None, COLLABORATION_TABLES),
+    specs=_clean_specs(list(COLLABORATION_TABLES), [], COLLABORATION_TABLES),
     pool=DUCKDB_POOL,
 )
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):

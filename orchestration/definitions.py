@@ -15,8 +15,10 @@ from orchestration.assets import (
     clean_collaborations,
     clean_diagnostic_exports,
     clean_monthly_ae,
+    clean_organisations,
     landing_diagnostic_exports,
     landing_monthly_ae,
+    landing_organisations,
 )
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_models, dbt_resource
@@ -46,6 +48,8 @@ def build_definitions() -> Definitions:
         assets=[
             landing_diagnostic_exports,
             landing_monthly_ae,
+            landing_organisations,
+            clean_organisations,
             clean_diagnostic_exports,
             clean_monthly_ae,
             clean_collaborations,

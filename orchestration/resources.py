@@ -32,6 +32,7 @@ class ProjectPaths(ConfigurableResource):
     config_dir: str
     diagnostic_source: str
     monthly_ae_source: str
+    organisations_source: str
 
     @classmethod
     def from_env(cls) -> "ProjectPaths":
@@ -44,6 +45,9 @@ class ProjectPaths(ConfigurableResource):
             ),
             monthly_ae_source=_env_path(
                 "COLLAB_HEALTH_MONTHLY_AE_SOURCE", PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
+            ),
+            organisations_source=_env_path(
+                "COLLAB_HEALTH_ORGANISATIONS_SOURCE", PROJECT_ROOT / "sample_data" / "reference" / "ods"
             ),
         )
 

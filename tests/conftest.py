@@ -15,6 +15,7 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_AE = PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
+SAMPLE_ODS = PROJECT_ROOT / "sample_data" / "reference" / "ods"
 CODEBOOK_DIR = PROJECT_ROOT / "config" / "instruments"
 
 AE_HEADER = (
@@ -114,6 +115,7 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLLAB_HEALTH_CONFIG_DIR", str(config))
     monkeypatch.setenv("COLLAB_HEALTH_DIAGNOSTIC_SOURCE", str(tmp_path / "sources" / "diagnostic"))
     monkeypatch.setenv("COLLAB_HEALTH_MONTHLY_AE_SOURCE", str(tmp_path / "sources" / "monthly_ae"))
+    monkeypatch.setenv("COLLAB_HEALTH_ORGANISATIONS_SOURCE", str(SAMPLE_ODS))
     monkeypatch.setenv("COLLAB_HEALTH_WAREHOUSE", str(tmp_path / "var" / "warehouse" / "collab_health.duckdb"))
     monkeypatch.delenv("COLLAB_HEALTH_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("COLLAB_HEALTH_MODE", raising=False)

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from conftest import CODEBOOK_DIR, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_export
+from conftest import CODEBOOK_DIR, SAMPLE_ODS, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_export
 from ingest.codebook import CodebookError, load_codebook, load_codebooks
 from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
@@ -31,7 +31,7 @@ def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
     assert reasons == {
         5: "blank row",
         7: "superseded by a later submission from the same respondent (row 8)",
-        9: "organisation is not an ODS code",
+        9: "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
         10: "submission time is not a UK date (dd/mm/yyyy hh:mm)",
     }
     assert "Any other comments" in result.ignored_columns
@@ -86,3 +86,23 @@ def test_production_mode_needs_a_key():
         pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"})
     assert pseudonymisation_key({"COLLAB_HEALTH_PSEUDONYM_KEY": "s3cret"}) == b"s3cret"
     assert pseudonymise("p1", b"a") != pseudonymise("p1", b"b")
+
+
+def test_organisation_names_mapped_through_the_reference_never_guessed(tmp_path, codebooks):
+    from ingest.organisations import OrganisationMatcher, read_organisations
+
+    matcher = OrganisationMatcher(read_organisations(SAMPLE_ODS))
+    assert matcher.code_for("Barts Health NHS Trust") == "R1H"
+    assert matcher.code_for("  barking, havering & redbridge university hospitals nhs trust") == "RF4"
+    assert matcher.code_for("rke") == "RKE"
+    assert matcher.code_for("Barts Health") is None  # close is not good enough
+    assert matcher.code_for("BARTS") is None  # looks like a code, is not one
+
+    path = tmp_path / "named.csv"
+    write_tiny_export(path)
+    text = path.read_text(encoding="utf-8-sig").replace(",R1H,", ",Barts Health NHS Trust,", 1)
+    path.write_text(text.replace(",Not a code,", ",Barts Hospital,"), encoding="utf-8")
+    result = read_diagnostic_export(path, codebooks, KEY, matcher)
+    assert result.tables["diagnostic_respondents"]["organisation_code"].to_list()[0] == "R1H"
+    unmatched = result.quarantine.filter(pl.col("source_row") == 9).row(0, named=True)
+    assert (unmatched["column_name"], unmatched["value"]) == ("organisation", "Barts Hospital")
