@@ -68,7 +68,7 @@ def run_nightly() -> int:
     if warehouse_path.exists():
         print("Marts:")
         for name, rows in mart_summary(warehouse_path):
-            print(f"  marts.{name:<32} {rows:>8,} rows")
+            print(f"  marts.{name:<40} {rows:>8,} rows")
         print(f"Warehouse for analysts: {warehouse_path}")
         print(f"  open it read-only: duckdb -readonly {warehouse_path}")
     return 0 if result.success else 1

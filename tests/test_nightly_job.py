@@ -1,11 +1,23 @@
 """The whole nightly job, materialised on temporary folders with the tiny inputs.
 
-Expected values are worked by hand from the tiny inputs in conftest.py:
-  shared purpose: R1H respondents 4.5, 4.0, 4.0 -> 4.1667; RF4 2.5, 1.5 -> 2.0;
-                  equal weight per organisation -> (4.1667 + 2.0) / 2 = 3.08, borderline.
-  acknowledging history: 3 respondents -> suppressed.
-  A&E four-hour performance, pooled over R1H and RF4: July (baseline, the month before
-  fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; change 0.10.
+Expected values are worked by hand from the tiny inputs in conftest.py.
+
+Shared purpose (items SP1, SP2; respondents need at least one of the two answered):
+  R1H: p1 (5, 4) -> 4.5; p2 (4, -) -> 4.0; p3 (4, 4) -> 4.0.  Mean 4.1667, s² 0.08333, n 3
+  RF4: p4 (2, 3) -> 2.5; p5 (1, 2) -> 1.5.                     Mean 2.0,    s² 0.5,     n 2
+  Score, each organisation weighted equally: (4.1667 + 2.0) / 2 = 3.0833 -> 3.08, borderline
+  (the respondent mean, 3.3, would be wrong).
+  95% interval: SE = sqrt(0.08333/3 + 0.5/2) / 2 = sqrt(0.27778) / 2 = 0.26352;
+  3.0833 ± 1.96 × 0.26352 = 2.5668 .. 3.5998 -> 2.57 .. 3.60.
+  Cronbach's alpha over the complete respondents p1, p3, p4, p5:
+  var(SP1: 5, 4, 2, 1) = 10/3 = 3.3333; var(SP2: 4, 4, 3, 2) = 2.75/3 = 0.91667;
+  var(totals: 9, 8, 5, 3) = 22.75/3 = 7.58333;
+  alpha = 2/1 × (1 − (3.3333 + 0.91667) / 7.58333) = 0.87912 -> 0.879.
+  Perception gap: no organisation has 5 respondents -> null. One wave -> no change.
+Acknowledging history: p1, p2, p4 answered AH2 -> 3 respondents -> suppressed.
+By organisation: R1H (3) and RF4 (2) are both under 5 -> every row suppressed.
+A&E four-hour performance, pooled over R1H and RF4: July (baseline, the month before
+fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; change 0.10.
 """
 
 import json
@@ -41,12 +53,23 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
 
     with connect(tiny_project) as db:
         health = db.execute(
-            "select characteristic_id, score, n_respondents, n_organisations, band, is_suppressed "
-            "from marts.collaboration_health order by characteristic_id"
+            "select characteristic, score, ci_low, ci_high, n_respondents, n_organisations, band, "
+            "score_change, perception_gap, cronbach_alpha, is_suppressed "
+            "from marts.collaboration_health order by characteristic"
         ).fetchall()
         assert health == [
-            ("acknowledging_history", None, 3, 2, None, True),
-            ("shared_purpose", 3.08, 5, 2, "borderline", False),
+            ("acknowledging_history", None, None, None, 3, 2, None, None, None, None, True),
+            ("shared_purpose", 3.08, 2.57, 3.6, 5, 2, "borderline", None, None, 0.879, False),
+        ]
+        by_organisation = db.execute(
+            "select organisation_code, characteristic, score, n_respondents, is_suppressed "
+            "from marts.collaboration_health_by_organisation order by 1, 2"
+        ).fetchall()
+        assert by_organisation == [
+            ("R1H", "acknowledging_history", None, 2, True),
+            ("R1H", "shared_purpose", None, 3, True),
+            ("RF4", "acknowledging_history", None, 1, True),
+            ("RF4", "shared_purpose", None, 2, True),
         ]
         outcome = db.execute(
             "select collaboration_id, wave, metric_id, health_score, baseline_value, baseline_months, "

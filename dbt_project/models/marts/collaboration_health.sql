@@ -1,7 +1,15 @@
--- Collaboration health per characteristic. Each member organisation counts equally (the
--- mean of its respondents' scores), so a large trust does not drown a small partner.
--- Groups of fewer than var('min_group_size') respondents are suppressed.
-with respondent_scores as (
+-- Collaboration health per characteristic and wave. Each member organisation counts
+-- equally (score = mean of organisation scores), so a large trust does not drown a small
+-- partner. 95% interval: score ± 1.96 × SE with SE = sqrt(Σ s_k² / n_k) / K over the K
+-- organisations (s_k² the within-organisation variance of respondent scores; where an
+-- organisation has one respondent, the variance of all the group's respondents), clipped
+-- to the scale. Groups under var('min_group_size') respondents are suppressed.
+{%- set min_group = var('min_group_size') %}
+with organisation_scores as (
+    select * from {{ ref('int_organisation_characteristic_scores') }}
+),
+
+respondent_scores as (
     select * from {{ ref('int_respondent_characteristic_scores') }}
 ),
 
@@ -9,56 +17,94 @@ characteristics as (
     select * from {{ ref('stg_diagnostic__characteristics') }}
 ),
 
-organisation_scores as (
-    select
-        collaboration_id,
-        wave,
-        instrument_id,
-        characteristic_id,
-        organisation_code,
-        avg(respondent_score) as organisation_score,
-        count(*) as n_respondents
+alpha as (
+    select * from {{ ref('int_characteristic_alpha') }}
+),
+
+group_variance as (
+    select collaboration_id, wave, characteristic_id, var_samp(respondent_score) as all_variance
     from respondent_scores
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3
 ),
 
 collaboration_scores as (
     select
-        collaboration_id,
-        wave,
-        instrument_id,
-        characteristic_id,
-        round(avg(organisation_score), 2) as score_all,
-        sum(n_respondents) as n_respondents,
-        count(*) as n_organisations
+        organisation_scores.collaboration_id,
+        organisation_scores.wave,
+        organisation_scores.instrument_id,
+        organisation_scores.characteristic_id,
+        avg(organisation_scores.organisation_score) as raw_score,
+        sqrt(sum(
+            coalesce(organisation_scores.respondent_variance, group_variance.all_variance)
+            / organisation_scores.n_respondents
+        )) / count(*) as standard_error,
+        sum(organisation_scores.n_respondents) as n_respondents,
+        count(*) as n_organisations,
+        max(case when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score end)
+            - min(case when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score end)
+            as raw_gap,
+        sum(case when organisation_scores.n_respondents >= {{ min_group }} then 1 else 0 end) as n_reportable_organisations
     from organisation_scores
+    left join group_variance
+        on organisation_scores.collaboration_id = group_variance.collaboration_id
+        and organisation_scores.wave = group_variance.wave
+        and organisation_scores.characteristic_id = group_variance.characteristic_id
     group by 1, 2, 3, 4
 ),
 
-flagged as (
+scored as (
     select
-        *,
-        n_respondents < {{ var('min_group_size') }} as is_suppressed
+        collaboration_scores.*,
+        characteristics.characteristic_name,
+        characteristics.scale_min,
+        characteristics.scale_max,
+        collaboration_scores.n_respondents < {{ min_group }} as is_suppressed,
+        alpha.cronbach_alpha as raw_alpha
     from collaboration_scores
+    inner join characteristics
+        on collaboration_scores.instrument_id = characteristics.instrument_id
+        and collaboration_scores.characteristic_id = characteristics.characteristic_id
+    left join alpha
+        on collaboration_scores.collaboration_id = alpha.collaboration_id
+        and collaboration_scores.wave = alpha.wave
+        and collaboration_scores.characteristic_id = alpha.characteristic_id
+),
+
+published as (
+    select
+        collaboration_id,
+        wave,
+        characteristic_id as characteristic,
+        characteristic_name,
+        instrument_id,
+        case when not is_suppressed then round(raw_score, 2) end as score,
+        case when not is_suppressed and standard_error is not null
+            then round(greatest(scale_min, raw_score - 1.96 * standard_error), 2) end as ci_low,
+        case when not is_suppressed and standard_error is not null
+            then round(least(scale_max, raw_score + 1.96 * standard_error), 2) end as ci_high,
+        n_respondents,
+        n_organisations,
+        {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
+        case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
+        case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+        is_suppressed
+    from scored
 )
 
 select
-    flagged.collaboration_id,
-    flagged.wave,
-    flagged.characteristic_id,
-    characteristics.characteristic_name,
-    flagged.instrument_id,
-    case when flagged.is_suppressed then null else flagged.score_all end as score,
-    cast(flagged.n_respondents as integer) as n_respondents,
-    cast(flagged.n_organisations as integer) as n_organisations,
-    case
-        when flagged.is_suppressed then null
-        when flagged.score_all >= 4.0 then 'strength'
-        when flagged.score_all >= 3.0 then 'borderline'
-        else 'concern'
-    end as band,
-    flagged.is_suppressed
-from flagged
-inner join characteristics
-    on flagged.instrument_id = characteristics.instrument_id
-    and flagged.characteristic_id = characteristics.characteristic_id
+    collaboration_id,
+    wave,
+    characteristic,
+    characteristic_name,
+    instrument_id,
+    score,
+    ci_low,
+    ci_high,
+    cast(n_respondents as integer) as n_respondents,
+    cast(n_organisations as integer) as n_organisations,
+    case when not is_suppressed then raw_band end as band,
+    round(score - lag(score) over (partition by collaboration_id, characteristic order by wave), 2) as score_change,
+    perception_gap,
+    cronbach_alpha,
+    is_suppressed
+from published

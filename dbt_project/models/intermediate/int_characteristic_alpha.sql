@@ -1,0 +1,2 @@
+-- Cronbach's alpha per collaboration, wave and characteristic (see macros/cronbach_alpha.sql).
+{{ cronbach_alpha(['collaboration_id', 'wave']) }}

@@ -1,0 +1,17 @@
+-- Each member organisation's score per characteristic: the mean of its respondents' scores,
+-- with the within-organisation variance that the marts' intervals need.
+with respondent_scores as (
+    select * from {{ ref('int_respondent_characteristic_scores') }}
+)
+
+select
+    collaboration_id,
+    wave,
+    instrument_id,
+    characteristic_id,
+    organisation_code,
+    avg(respondent_score) as organisation_score,
+    var_samp(respondent_score) as respondent_variance,
+    count(*) as n_respondents
+from respondent_scores
+group by 1, 2, 3, 4, 5

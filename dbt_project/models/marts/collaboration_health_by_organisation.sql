@@ -1,0 +1,74 @@
+-- Collaboration health per member organisation: the organisation's respondents only.
+-- 95% interval: score ± 1.96 × s / sqrt(n), clipped to the scale. Organisations with fewer
+-- than var('min_group_size') respondents are suppressed (their count stays visible).
+{%- set min_group = var('min_group_size') %}
+with organisation_scores as (
+    select * from {{ ref('int_organisation_characteristic_scores') }}
+),
+
+characteristics as (
+    select * from {{ ref('stg_diagnostic__characteristics') }}
+),
+
+alpha as (
+    select * from {{ ref('int_organisation_characteristic_alpha') }}
+),
+
+scored as (
+    select
+        organisation_scores.*,
+        characteristics.characteristic_name,
+        characteristics.scale_min,
+        characteristics.scale_max,
+        sqrt(organisation_scores.respondent_variance / organisation_scores.n_respondents) as standard_error,
+        organisation_scores.n_respondents < {{ min_group }} as is_suppressed,
+        alpha.cronbach_alpha as raw_alpha
+    from organisation_scores
+    inner join characteristics
+        on organisation_scores.instrument_id = characteristics.instrument_id
+        and organisation_scores.characteristic_id = characteristics.characteristic_id
+    left join alpha
+        on organisation_scores.collaboration_id = alpha.collaboration_id
+        and organisation_scores.wave = alpha.wave
+        and organisation_scores.organisation_code = alpha.organisation_code
+        and organisation_scores.characteristic_id = alpha.characteristic_id
+),
+
+published as (
+    select
+        collaboration_id,
+        wave,
+        organisation_code,
+        characteristic_id as characteristic,
+        characteristic_name,
+        instrument_id,
+        case when not is_suppressed then round(organisation_score, 2) end as score,
+        case when not is_suppressed and standard_error is not null
+            then round(greatest(scale_min, organisation_score - 1.96 * standard_error), 2) end as ci_low,
+        case when not is_suppressed and standard_error is not null
+            then round(least(scale_max, organisation_score + 1.96 * standard_error), 2) end as ci_high,
+        n_respondents,
+        case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
+        case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+        is_suppressed
+    from scored
+)
+
+select
+    collaboration_id,
+    wave,
+    organisation_code,
+    characteristic,
+    characteristic_name,
+    instrument_id,
+    score,
+    ci_low,
+    ci_high,
+    cast(n_respondents as integer) as n_respondents,
+    band,
+    round(score - lag(score) over (
+        partition by collaboration_id, organisation_code, characteristic order by wave
+    ), 2) as score_change,
+    cronbach_alpha,
+    is_suppressed
+from published
