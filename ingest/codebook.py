@@ -79,6 +79,7 @@ class Characteristic(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
+    category: str = ""
 
 
 class Item(ColumnMatch):

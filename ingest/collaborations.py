@@ -45,6 +45,8 @@ class Collaboration(BaseModel):
     name: str
     icb: str
     purpose: str
+    #: The diagnostic instrument the collaboration uses (a codebook's instrument_id).
+    instrument: str = "collab_health_core"
     members: list[Member] = Field(min_length=1)
     waves: list[Wave] = Field(min_length=1)
 

@@ -103,6 +103,7 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
                     "characteristic_id": cid,
                     "characteristic_name": c.name,
                     "description": c.description,
+                    "category": c.category,
                     "scale_min": cb.scale.min,
                     "scale_max": cb.scale.max,
                 }

@@ -4,7 +4,7 @@ No public respondent-level diagnostic data exists, so the sample exports are mad
 one CSV per collaboration and wave, from the collaborations file and an instrument
 codebook, with the mess real survey tools produce (label case and spacing, "Don't know",
 N/A, blanks, a byte-order mark, a Windows-1252 file, a trailing space in a header, a
-duplicate submission, a blank row, a free-text column, an unrecognised answer).
+duplicate submission, a blank row, a free-text column, organisations given by name).
 
 The same seed always gives byte-identical files. The respondents are invented; the
 member organisations are real trust codes. Run ``python -m ingest.synthetic`` to rebuild
@@ -20,11 +20,13 @@ import io
 import random
 from pathlib import Path
 
-from ingest.codebook import Codebook, load_codebook
+from ingest.codebook import Codebook, load_codebooks
 from ingest.collaborations import CollaborationsFile, load_collaborations
+from ingest.organisations import read_organisations
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CODEBOOK = PROJECT_ROOT / "config" / "instruments" / "collab_health_core.yaml"
+DEFAULT_CODEBOOKS = PROJECT_ROOT / "config" / "instruments"
+DEFAULT_ORGANISATIONS = PROJECT_ROOT / "sample_data" / "reference" / "ods"
 DEFAULT_COLLABORATIONS = PROJECT_ROOT / "config" / "collaborations.yaml"
 DEFAULT_OUTPUT = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
 SEED = 20240801
@@ -71,24 +73,49 @@ def _answer(rng: random.Random, codebook: Codebook, latent: float, reverse: bool
     return _label_variant(rng, labels[value])
 
 
-def generate_exports(
-    collaborations: CollaborationsFile, codebook: Codebook, seed: int = SEED
-) -> dict[str, bytes]:
-    """File name -> file bytes for every collaboration and wave."""
-    rng = random.Random(seed)
-    headers = [
-        "Respondent ID",
-        "Submitted",
-        "Organisation ",  # trailing space, as some tools write it
-        "Role group",
-        "Collaboration",
-        "Wave",
-        *[f"{item.id}. {item.text}" for item in codebook.items],
+def _organisation_as_given(rng: random.Random, code: str, names: dict[str, str]) -> str:
+    roll = rng.random()
+    if roll < 0.1:
+        return code.lower()
+    if roll < 0.2 and code in names:
+        return names[code].title().replace(" And ", " & ")
+    return code
+
+
+def export_headers(codebook: Codebook) -> list[str]:
+    """A header row an export of this instrument could have (every field needs a `header`)."""
+    fields = codebook.fields
+    return [
+        fields["respondent_id"].header,
+        fields["submitted_at"].header,
+        fields["organisation"].header + " ",  # trailing space, as some tools write it
+        fields["role_group"].header if "role_group" in fields else "Role",
+        fields["collaboration"].header,
+        fields["wave"].header,
+        *[item.header or f"{item.id}. {item.text}" for item in codebook.items],
         "Any other comments",
     ]
-    characteristic_ids = list(codebook.characteristics)
+
+
+def generate_exports(
+    collaborations: CollaborationsFile,
+    codebooks: list[Codebook],
+    seed: int = SEED,
+    org_names: dict[str, str] | None = None,
+) -> dict[str, bytes]:
+    """File name -> file bytes for every collaboration and wave.
+
+    With `org_names` (ODS code -> name), some respondents give their organisation's name
+    instead of its code, as survey tools with a free "organisation" box produce.
+    """
+    org_names = org_names or {}
+    rng = random.Random(seed)
+    by_id = {codebook.instrument_id: codebook for codebook in codebooks}
     files: dict[str, bytes] = {}
     for c_index, collab in enumerate(collaborations.collaborations):
+        codebook = by_id[collab.instrument]
+        headers = export_headers(codebook)
+        characteristic_ids = list(codebook.characteristics)
         base = {cid: rng.uniform(2.5, 4.2) for cid in characteristic_ids}
         org_offset = {m.org: {cid: rng.gauss(0, 0.35) for cid in characteristic_ids} for m in collab.members}
         people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(20)] for m in collab.members}
@@ -112,7 +139,7 @@ def generate_exports(
                 row = [
                     person,
                     when.strftime("%d/%m/%Y %H:%M"),
-                    org if rng.random() > 0.1 else org.lower(),
+                    _organisation_as_given(rng, org, org_names),
                     rng.choice(codebook.role_groups) if rng.random() > 0.05 else "Other (please specify)",
                     collab.id,
                     str(wave.wave),
@@ -155,9 +182,16 @@ def _encode(headers: list[str], rows: list[list[str]], c_index: int, w_index: in
     return text.encode("utf-8")
 
 
-def write_exports(output: Path, collaborations: Path, codebook: Path, seed: int = SEED) -> list[Path]:
+def sample_org_names() -> dict[str, str]:
+    organisations = read_organisations(DEFAULT_ORGANISATIONS)
+    return dict(organisations.select("org_code", "org_name").iter_rows())
+
+
+def write_exports(output: Path, collaborations: Path, codebooks: Path, seed: int = SEED) -> list[Path]:
     output.mkdir(parents=True, exist_ok=True)
-    files = generate_exports(load_collaborations(collaborations), load_codebook(codebook), seed)
+    files = generate_exports(
+        load_collaborations(collaborations), load_codebooks(codebooks), seed, sample_org_names()
+    )
     written = []
     for name, content in sorted(files.items()):
         path = output / name
@@ -170,10 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--collaborations", type=Path, default=DEFAULT_COLLABORATIONS)
-    parser.add_argument("--codebook", type=Path, default=DEFAULT_CODEBOOK)
+    parser.add_argument("--codebooks", type=Path, default=DEFAULT_CODEBOOKS, help="folder of instrument codebooks")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    for path in write_exports(args.output, args.collaborations, args.codebook, args.seed):
+    for path in write_exports(args.output, args.collaborations, args.codebooks, args.seed):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
