@@ -42,6 +42,16 @@ collaborations:
       - {org: RF4, joined: 2023-04-01}
     waves:
       - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}
+  - id: tiny_wilder
+    name: Tiny collaboration on the Wilder-style instrument
+    icb: QMF
+    purpose: Show that a second instrument runs end to end from its YAML alone.
+    instrument: wilder_style_cfi
+    members:
+      - {org: R1H, joined: 2023-04-01}
+      - {org: RQX, joined: 2023-04-01}
+    waves:
+      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}
 """
 
 #: Secrets the marts must never contain: a respondent id and a free-text comment.
@@ -103,6 +113,17 @@ def write_tiny_export(path: Path, encoding: str = "utf-8-sig") -> None:
         writer.writerows(rows)
 
 
+def write_wilder_export(folder: Path, collaborations_file: Path) -> None:
+    """Synthetic exports for the Wilder-style collaboration, from the generator."""
+    from ingest.codebook import load_codebooks
+    from ingest.collaborations import CollaborationsFile, load_collaborations
+    from ingest.synthetic import generate_exports
+
+    wilder = [c for c in load_collaborations(collaborations_file).collaborations if c.id == "tiny_wilder"]
+    for name, content in generate_exports(CollaborationsFile(collaborations=wilder), load_codebooks(CODEBOOK_DIR)).items():
+        (folder / name).write_bytes(content)
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment pointing the pipeline at tiny inputs and a temporary warehouse."""
@@ -110,6 +131,7 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(CODEBOOK_DIR, config / "instruments")
     (config / "collaborations.yaml").write_text(TINY_COLLABORATIONS, encoding="utf-8")
     write_tiny_export(tmp_path / "sources" / "diagnostic" / "tiny_wave1.csv")
+    write_wilder_export(tmp_path / "sources" / "diagnostic", config / "collaborations.yaml")
     write_tiny_ae(tmp_path / "sources" / "monthly_ae")
     monkeypatch.setenv("COLLAB_HEALTH_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("COLLAB_HEALTH_CONFIG_DIR", str(config))

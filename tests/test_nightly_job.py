@@ -55,7 +55,7 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         health = db.execute(
             "select characteristic, score, ci_low, ci_high, n_respondents, n_organisations, band, "
             "score_change, perception_gap, cronbach_alpha, is_suppressed "
-            "from marts.collaboration_health order by characteristic"
+            "from marts.collaboration_health where collaboration_id = 'tiny' order by characteristic"
         ).fetchall()
         assert health == [
             ("acknowledging_history", None, None, None, 3, 2, None, None, None, None, True),
@@ -63,7 +63,7 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         ]
         by_organisation = db.execute(
             "select organisation_code, characteristic, score, n_respondents, is_suppressed "
-            "from marts.collaboration_health_by_organisation order by 1, 2"
+            "from marts.collaboration_health_by_organisation where collaboration_id = 'tiny' order by 1, 2"
         ).fetchall()
         assert by_organisation == [
             ("R1H", "acknowledging_history", None, 2, True),
@@ -73,15 +73,23 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         ]
         outcome = db.execute(
             "select collaboration_id, wave, metric_id, health_score, baseline_value, baseline_months, "
-            "followup_value, followup_months, change from marts.outcome_linked_collaboration"
+            "followup_value, followup_months, change from marts.outcome_linked_collaboration "
+            "where collaboration_id = 'tiny'"
         ).fetchall()
         assert outcome == [("tiny", 1, "ae_4h_all", 3.08, 0.7, 1, 0.8, 1, 0.1)]
 
         loads = db.execute(
             "select source_file, rows_read, rows_clean, rows_quarantined from audit.file_loads "
-            "where source = 'diagnostic_exports'"
+            "where source = 'diagnostic_exports' and source_file = 'tiny_wave1.csv'"
         ).fetchall()
         assert loads == [("tiny_wave1.csv", 9, 5, 4)]
+
+        # The Wilder-style instrument ran from its YAML alone: all 20 factors scored.
+        wilder = db.execute(
+            "select count(*), count(score), min(instrument_id) from marts.collaboration_health "
+            "where collaboration_id = 'tiny_wilder'"
+        ).fetchone()
+        assert wilder == (20, 20, "wilder_style_cfi")
 
         # Nobody exposed: no respondent id or free text in any table of any schema.
         tables = db.execute(
