@@ -82,7 +82,16 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
     items = config.collaborations
     return {
         "collaborations": pl.DataFrame(
-            [{"collaboration_id": c.id, "name": c.name, "icb_code": c.icb, "purpose": c.purpose} for c in items]
+            [
+                {
+                    "collaboration_id": c.id,
+                    "name": c.name,
+                    "icb_code": c.icb,
+                    "purpose": c.purpose,
+                    "instrument_id": c.instrument,
+                }
+                for c in items
+            ]
         ),
         "collaboration_members": pl.DataFrame(
             [

@@ -17,7 +17,16 @@ from ingest.codebook import Codebook, ColumnLayout, match_layout
 from ingest.organisations import OrganisationMatcher
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.pseudonymise import pseudonymise_column
-from ingest.quarantine import CELL, IngestResult, empty_quarantine, quarantine_rows, split_repeats
+from ingest.quarantine import (
+    CELL,
+    KEPT_FILE,
+    KEPT_ROW,
+    IngestResult,
+    concat_results,
+    empty_quarantine,
+    quarantine_rows,
+    split_repeats,
+)
 
 #: UK date-times as survey tools write them, then ISO (as spreadsheets store dates); the
 #: first format that parses wins. Day-first: 03/04/2024 is 3 April.
@@ -64,10 +73,10 @@ def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Pa
     if closest is None:
         raise InputFileError(f"{path.name}: no instrument codebooks to recognise the export with")
     codebook, missing = closest
+    shown = "; ".join(missing[:8]) + (f"; and {len(missing) - 8} more" if len(missing) > 8 else "")
     raise InputFileError(
         f"{path.name}: export does not match any instrument codebook; closest is "
-        f"{codebook.instrument_id} {codebook.version}, which needs columns missing here: "
-        + "; ".join(missing)
+        f"{codebook.instrument_id} {codebook.version}, which needs columns missing here: {shown}"
     )
 
 
@@ -298,3 +307,25 @@ def read_diagnostic_export(
         quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=[h.strip() for h in ignored],
     )
+
+
+def combine_exports(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """All files' tables together. A respondent found in several files (a re-export, or a
+    combined file beside per-wave files) keeps only their latest submission; the others
+    are quarantined naming the file and row that was kept."""
+    tables, quarantine = concat_results(results)
+    respondents, superseded = split_repeats(
+        tables["diagnostic_respondents"],
+        ["collaboration_id", "wave", "respondent_key"],
+        order_by=["submitted_at", "source_file", "source_row"],
+        descending=True,
+        source_file=pl.col("source_file"),
+        reason="superseded by a later submission from the same respondent ({} row {})",
+        reason_columns=(KEPT_FILE, KEPT_ROW),
+        column_name="respondent_id",
+    )
+    answers = tables["diagnostic_answers"].join(
+        respondents.select("source_file", "source_row"), on=["source_file", "source_row"], how="semi"
+    )
+    tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
+    return tables, pl.concat([quarantine, superseded])

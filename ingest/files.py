@@ -133,7 +133,8 @@ def read_text_xlsx(path: Path) -> TextTable:
     try:
         sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
     except Exception as error:  # fastexcel raises its own error types for every kind of bad file
-        raise InputFileError(f"{path.name}: not a readable XLSX workbook ({error})") from error
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputFileError(f"{path.name}: not a readable XLSX workbook ({detail})") from error
     frame = sheet.to_polars()
     records = [list(row) for row in frame.iter_rows()]
     # Trailing empty cells of a row are not data: a workbook row has no "field count".

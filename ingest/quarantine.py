@@ -32,7 +32,7 @@ def empty_quarantine() -> pl.DataFrame:
 def quarantine_rows(
     frame: pl.DataFrame,
     *,
-    source_file: str,
+    source_file: str | pl.Expr,
     reason: str | pl.Expr,
     column_name: str | None = None,
     value: pl.Expr | None = None,
@@ -40,8 +40,9 @@ def quarantine_rows(
 ) -> pl.DataFrame:
     """Quarantine entries for every row of `frame` (which must carry `source_row`)."""
     reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
+    file_expr = source_file if isinstance(source_file, pl.Expr) else pl.lit(source_file)
     return frame.select(
-        pl.lit(source_file).alias("source_file"),
+        file_expr.cast(pl.String).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
         pl.lit(column_name, dtype=pl.String).alias("column_name"),
         (value if value is not None else pl.lit(None)).cast(pl.String).alias("value"),
@@ -50,34 +51,52 @@ def quarantine_rows(
     )
 
 
+#: Columns `split_repeats` offers to its reason template: the row (and file) that was kept.
+KEPT_ROW = "_kept_row"
+KEPT_FILE = "_kept_file"
+
+
 def split_repeats(
     frame: pl.DataFrame,
     keys: list[str],
     *,
     order_by: list[str],
     descending: bool,
-    source_file: str,
+    source_file: str | pl.Expr,
     reason: str,
+    reason_columns: tuple[str, ...] = (KEPT_ROW,),
     column_name: str,
     value: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the first row of each `keys` group in `order_by` order; quarantine the others.
 
-    `reason` has one ``{}``, filled with the row number that was kept.
+    `reason` is a polars format string whose ``{}`` are filled from `reason_columns`
+    (`KEPT_ROW`, `KEPT_FILE`: where the kept row is).
     """
     ordered = frame.sort(order_by, descending=descending).with_columns(
         _rank=pl.int_range(pl.len()).over(keys),
         _kept_row=pl.col("source_row").first().over(keys),
+        _kept_file=(pl.col("source_file") if "source_file" in frame.columns else pl.lit("")).first().over(keys),
     )
     repeats = quarantine_rows(
         ordered.filter(pl.col("_rank") > 0),
         source_file=source_file,
-        reason=pl.format(reason, "_kept_row"),
+        reason=pl.format(reason, *reason_columns),
         column_name=column_name,
         value=value,
     )
-    kept = ordered.filter(pl.col("_rank") == 0).drop("_rank", "_kept_row").sort("source_row")
+    kept = ordered.filter(pl.col("_rank") == 0).drop("_rank", KEPT_ROW, KEPT_FILE).sort(
+        [c for c in ("source_file", "source_row") if c in frame.columns]
+    )
     return kept, repeats
+
+
+def concat_results(results: list["IngestResult"]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Each clean table across files, and every file's quarantined rows."""
+    names = list(results[0].tables)
+    tables = {name: pl.concat([r.tables[name] for r in results]) for name in names}
+    quarantine = pl.concat([r.quarantine.cast(QUARANTINE_SCHEMA) for r in results])
+    return tables, quarantine
 
 
 @dataclass

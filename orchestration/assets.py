@@ -23,13 +23,13 @@ from dagster import (
 
 from ingest.codebook import load_codebooks
 from ingest.collaborations import collaboration_tables, load_collaborations
-from ingest.diagnostic import codebook_tables, read_diagnostic_export
+from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import is_input_file, pull_folder
 from ingest.monthly_ae import read_monthly_ae
 from ingest.organisations import OrganisationMatcher, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
-from ingest.quarantine import QUARANTINE_SCHEMA, IngestResult
+from ingest.quarantine import ROW, IngestResult, concat_results
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
@@ -98,57 +98,68 @@ def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     yield MaterializeResult(asset_key=AssetKey(["clean", "organisations"]), metadata={"rows": organisations.height})
 
 
+#: For each clean source, the table with one row per clean input row ("nothing lost").
+ROW_TABLES = {"monthly_ae": "monthly_ae", "diagnostic_exports": "diagnostic_respondents"}
+
+Combine = Callable[[list[IngestResult]], tuple[dict[str, pl.DataFrame], pl.DataFrame]]
+
+
 def load_folder(
     context: AssetExecutionContext,
     source: str,
     folder: Path,
     read: Callable[[Path], IngestResult],
-    table_names: list[str],
     warehouse: DuckDBWarehouse,
+    combine: Combine = concat_results,
     extra_tables: dict[str, pl.DataFrame] | None = None,
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
-    Returns one result per table written to the `clean` schema (each its own asset).
+    A file that cannot be read is rejected (logged, and recorded in `audit.file_loads`
+    with its error) and the other files still load. Returns one result per table written
+    to the `clean` schema (each its own asset).
     """
     results: list[IngestResult] = []
-    loads: list[dict] = []
+    rejected: list[dict] = []
     files = sorted(p for p in folder.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
     for index, path in enumerate(files, start=1):
         try:
             result = read(path)
         except InputFileError as error:
-            context.log.error(f"rejected {error}")
-            loads.append({"source": source, "source_file": path.name, "status": "rejected", "error": str(error)})
+            context.log.error(f"[{index}/{len(files)}] rejected {error}")
+            rejected.append({"source": source, "source_file": path.name, "status": "rejected", "error": str(error)})
             continue
         results.append(result)
-        clean_rows = result.rows_read - result.rows_quarantined
-        loads.append(
-            {
-                "source": source,
-                "source_file": result.source_file,
-                "sha256": result.sha256,
-                "status": "loaded",
-                "rows_read": result.rows_read,
-                "rows_clean": clean_rows,
-                "rows_quarantined": result.rows_quarantined,
-            }
-        )
-        note = f"; ignored columns {result.ignored_columns}" if result.ignored_columns else ""
-        context.log.info(
-            f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows, {clean_rows} clean, "
-            f"{result.rows_quarantined} quarantined{note}"
-        )
-    tables = {
-        name: pl.concat([r.tables[name] for r in results]) if results else pl.DataFrame()
-        for name in table_names
-    }
+        note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
+        context.log.info(f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows read{note}")
     if not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
-    tables.update(extra_tables or {})
-    quarantine = pl.concat([r.quarantine for r in results]).cast(QUARANTINE_SCHEMA)
-    file_loads = pl.DataFrame(loads, schema=FILE_LOADS_SCHEMA)
+    tables, quarantine = combine(results)
 
+    clean_rows = tables[ROW_TABLES[source]].group_by("source_file").agg(rows_clean=pl.len())
+    quarantined_rows = (
+        quarantine.filter(pl.col("scope") == ROW)
+        .group_by("source_file")
+        .agg(rows_quarantined=pl.col("source_row").n_unique())
+    )
+    loaded = pl.DataFrame(
+        [{"source": source, "source_file": r.source_file, "sha256": r.sha256, "status": "loaded", "rows_read": r.rows_read} for r in results]
+    )
+    file_loads = pl.concat(
+        [
+            loaded.join(clean_rows, on="source_file", how="left").join(quarantined_rows, on="source_file", how="left")
+            .with_columns(pl.col("rows_clean", "rows_quarantined").fill_null(0)),
+            pl.DataFrame(rejected, schema={k: FILE_LOADS_SCHEMA[k] for k in ("source", "source_file", "status", "error")}),
+        ],
+        how="diagonal_relaxed",
+    ).select([pl.col(name).cast(dtype) for name, dtype in FILE_LOADS_SCHEMA.items()])
+    for load in file_loads.filter(pl.col("status") == "loaded").iter_rows(named=True):
+        context.log.info(
+            f"{load['source_file']}: {load['rows_read']} read = {load['rows_clean']} clean "
+            f"+ {load['rows_quarantined']} quarantined"
+        )
+
+    tables.update(extra_tables or {})
     warehouse.replace_tables("clean", tables)
     warehouse.replace_tables("quarantine", {source: quarantine})
     with warehouse.connect() as connection:
@@ -164,13 +175,12 @@ def load_folder(
         connection.execute("insert into audit.file_loads select * from incoming")
         connection.execute("commit")
 
-    rejected = [load["source_file"] for load in loads if load["status"] == "rejected"]
     run_metadata = {
         "source": source,
         "files_loaded": len(results),
-        "files_rejected": MetadataValue.json(rejected),
+        "files_rejected": MetadataValue.json([r["source_file"] for r in rejected]),
         "rows_read": sum(r.rows_read for r in results),
-        "rows_quarantined": sum(r.rows_quarantined for r in results),
+        "rows_quarantined": int(quarantined_rows["rows_quarantined"].sum()),
     }
     return [
         MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height, **run_metadata})
@@ -198,9 +208,7 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
 )
 def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the Monthly A&E files in landing into `clean.monthly_ae`."""
-    yield from load_folder(
-        context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, ["monthly_ae"], warehouse
-    )
+    yield from load_folder(context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, warehouse)
 
 
 DIAGNOSTIC_TABLES = {
@@ -231,8 +239,8 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         "diagnostic_exports",
         paths.landing("diagnostic_exports"),
         lambda path: read_diagnostic_export(path, codebooks, key, organisations),
-        ["diagnostic_respondents", "diagnostic_answers"],
         warehouse,
+        combine=combine_exports,
         extra_tables=codebook_tables(codebooks),
     )
 

@@ -17,11 +17,8 @@ from dagster import (
 )
 
 from expectations.suites import SuiteSpec, load_suite_specs, validate
-from orchestration.assets import DUCKDB_POOL
+from orchestration.assets import DUCKDB_POOL, ROW_TABLES
 from orchestration.resources import DuckDBWarehouse
-
-#: Which table holds one row per clean input row, for each clean asset's source.
-ROW_TABLES = {"monthly_ae": "monthly_ae", "diagnostic_exports": "diagnostic_respondents"}
 
 
 def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:

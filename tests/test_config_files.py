@@ -10,8 +10,9 @@ def test_valid_collaborations_flatten_into_tables(tmp_path):
     path = tmp_path / "collaborations.yaml"
     path.write_text(TINY_COLLABORATIONS)
     tables = collaboration_tables(load_collaborations(path))
-    assert tables["collaboration_members"]["org_code"].to_list() == ["R1H", "RF4"]
-    assert tables["collaboration_waves"].height == 1
+    assert tables["collaboration_members"]["org_code"].to_list() == ["R1H", "RF4", "R1H", "RQX"]
+    assert tables["collaboration_waves"].height == 2
+    assert tables["collaborations"]["instrument_id"].to_list() == ["collab_health_core", "wilder_style_cfi"]
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,23 @@ def test_organisation_names_mapped_through_the_reference_never_guessed(tmp_path,
     assert result.tables["diagnostic_respondents"]["organisation_code"].to_list()[0] == "R1H"
     unmatched = result.quarantine.filter(pl.col("source_row") == 9).row(0, named=True)
     assert (unmatched["column_name"], unmatched["value"]) == ("organisation", "Barts Hospital")
+
+
+def test_a_respondent_in_two_files_keeps_only_the_latest_submission(tmp_path, codebooks):
+    from ingest.diagnostic import combine_exports
+
+    first, second = tmp_path / "export_a.csv", tmp_path / "export_b_reexport.csv"
+    write_tiny_export(first)
+    lines = first.read_text(encoding="utf-8-sig").splitlines()
+    # The re-export repeats p4 (row 6 of the first file) with a later submission time.
+    second.write_text("\n".join([lines[0], lines[5].replace("09/08/2024 12:00", "20/08/2024 12:00")]) + "\n")
+    results = [read_diagnostic_export(p, codebooks, KEY) for p in (first, second)]
+    tables, quarantine = combine_exports(results)
+    respondents = tables["diagnostic_respondents"]
+    assert respondents.height == 5  # p1, p2, p3, p5 from the first file, p4 from the second
+    assert respondents.filter(pl.col("source_file") == "export_b_reexport.csv").height == 1
+    superseded = quarantine.filter(pl.col("reason").str.contains("export_b_reexport.csv row 2"))
+    assert superseded.select("source_file", "source_row").rows() == [("export_a.csv", 6)]
+    assert tables["diagnostic_answers"].filter(
+        (pl.col("source_file") == "export_a.csv") & (pl.col("source_row") == 6)
+    ).height == 0
