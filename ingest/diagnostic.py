@@ -1,5 +1,10 @@
 """Reader for collaboration diagnostic exports, driven by an instrument codebook.
 
+Besides the clean tables it returns `raw.diagnostic_rows`: one row per input row saying
+what shape it had (fields, blank, which fields parsed, answers given and unrecognised),
+with no content at all, so the raw file's quality can be validated without storing ids
+or free text.
+
 One export is a CSV with one row per respondent. The reader recognises the instrument
 from the header row, maps answers to scale values (labels matched ignoring case, spacing
 and curly quotes; "Don't know", "N/A" and blanks are missing), pseudonymises respondent
@@ -223,8 +228,24 @@ def read_diagnostic_export(
     quarantine = pl.concat([quarantine, superseded])
 
     # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
-    raw_answers = kept.select(item_columns.values()).unpivot().get_column("value").unique().to_list()
+    raw_answers = rows.select(item_columns.values()).unpivot().get_column("value").unique().to_list()
     values, unrecognised = _answer_lookup(codebook, raw_answers)
+    raw_profile = rows.select(
+        pl.lit(source).alias("source_file"),
+        "source_row",
+        pl.lit(codebook.instrument_id).alias("instrument_id"),
+        "n_fields",
+        pl.lit(len(table.headers), dtype=pl.Int64).alias("header_fields"),
+        (~usable).alias("is_blank"),
+        (~empty("respondent_id")).alias("has_respondent_id"),
+        pl.col("submitted").is_not_null().alias("submitted_parsed"),
+        pl.col("org").is_not_null().alias("organisation_matched"),
+        pl.col("wave_number").is_not_null().alias("wave_parsed"),
+        pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
+        pl.sum_horizontal([pl.col(c).is_in(list(unrecognised)) for c in item_columns.values()])
+        .cast(pl.Int64)
+        .alias("n_answers_unrecognised"),
+    )
     for item_id, column in item_columns.items():
         bad = kept.filter(pl.col(column).is_in(list(unrecognised)))
         if bad.height:
@@ -303,7 +324,11 @@ def read_diagnostic_export(
         source_file=source,
         sha256=sha256_file(path),
         rows_read=table.rows.height,
-        tables={"diagnostic_respondents": respondents, "diagnostic_answers": answers},
+        tables={
+            "diagnostic_respondents": respondents,
+            "diagnostic_answers": answers,
+            "raw.diagnostic_rows": raw_profile,
+        },
         quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=[h.strip() for h in ignored],
     )

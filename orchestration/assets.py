@@ -101,6 +101,12 @@ def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
 #: For each clean source, the table with one row per clean input row ("nothing lost").
 ROW_TABLES = {"monthly_ae": "monthly_ae", "diagnostic_exports": "diagnostic_respondents"}
 
+def qualified(table: str) -> tuple[str, str]:
+    """A reader's table name as (schema, table): ``raw.x`` stays in `raw`, others go to `clean`."""
+    schema, _, name = table.rpartition(".")
+    return (schema or "clean", name)
+
+
 Combine = Callable[[list[IngestResult]], tuple[dict[str, pl.DataFrame], pl.DataFrame]]
 
 
@@ -160,7 +166,10 @@ def load_folder(
         )
 
     tables.update(extra_tables or {})
-    warehouse.replace_tables("clean", tables)
+    for schema in sorted({qualified(name)[0] for name in tables}):
+        warehouse.replace_tables(
+            schema, {qualified(n)[1]: frame for n, frame in tables.items() if qualified(n)[0] == schema}
+        )
     warehouse.replace_tables("quarantine", {source: quarantine})
     with warehouse.connect() as connection:
         connection.execute("create schema if not exists audit")
@@ -183,7 +192,7 @@ def load_folder(
         "rows_quarantined": int(quarantined_rows["rows_quarantined"].sum()),
     }
     return [
-        MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height, **run_metadata})
+        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={"rows": frame.height, **run_metadata})
         for name, frame in tables.items()
     ]
 
@@ -191,7 +200,7 @@ def load_folder(
 def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, str]) -> list[AssetSpec]:
     return [
         AssetSpec(
-            key=["clean", name],
+            key=list(qualified(name)),
             deps=[AssetKey(["landing", source]) for source in upstream],
             group_name="clean",
             kinds={"polars", "duckdb"},
@@ -212,6 +221,7 @@ def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, wareho
 
 
 DIAGNOSTIC_TABLES = {
+    "raw.diagnostic_rows": "The shape of every input row (fields, blank, what parsed); no content, no ids.",
     "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
     "diagnostic_answers": "Answered items of the kept submissions, on the instrument's scale.",
     "instrument_characteristics": "Characteristics of every instrument codebook.",

@@ -22,11 +22,14 @@ from orchestration.resources import DuckDBWarehouse
 
 
 def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
+    """Blocking with severity ERROR, unless the suite's meta says ``"blocking": false`` (a warning)."""
+    blocking = bool(spec.document["meta"].get("blocking", True))
+
     @asset_check(
         asset=AssetKey(list(spec.asset_key)),
         name=f"ge_{spec.name}",
         description=f"Great Expectations suite {spec.name} on {spec.schema}.{spec.table}: {spec.description}",
-        blocking=True,
+        blocking=blocking,
         pool=DUCKDB_POOL,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
@@ -36,7 +39,7 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
             context.log.error(f"{spec.schema}.{spec.table}: {failure}")
         return AssetCheckResult(
             passed=outcome.success,
-            severity=AssetCheckSeverity.ERROR,
+            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
             metadata={
                 "table": f"{spec.schema}.{spec.table}",
                 "rows": frame.height,
