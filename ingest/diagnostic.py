@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.codebook import Codebook, ColumnLayout, match_layout
+from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.organisations import OrganisationMatcher
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.pseudonymise import pseudonymise_column
@@ -334,10 +335,17 @@ def read_diagnostic_export(
     )
 
 
-def combine_exports(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """All files' tables together. A respondent found in several files (a re-export, or a
-    combined file beside per-wave files) keeps only their latest submission; the others
-    are quarantined naming the file and row that was kept."""
+def combine_exports(
+    results: list[IngestResult], collaborations: CollaborationsFile | None = None
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """All files' tables together, checked against each other and against the configuration.
+
+    A respondent found in several files (a re-export, or a combined file beside per-wave
+    files) keeps only their latest submission; the others are quarantined naming the file
+    and row that was kept. With `collaborations`, a row whose collaboration and wave are not
+    declared, or whose organisation was not a member during that wave's fieldwork, is
+    quarantined too: it must not reach the scores.
+    """
     tables, quarantine = concat_results(results)
     respondents, superseded = split_repeats(
         tables["diagnostic_respondents"],
@@ -349,8 +357,50 @@ def combine_exports(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame
         reason_columns=(KEPT_FILE, KEPT_ROW),
         column_name="respondent_id",
     )
+    problems = [quarantine, superseded]
+    if collaborations is not None:
+        respondents, undeclared = _quarantine_undeclared(respondents, collaborations)
+        problems.append(undeclared)
     answers = tables["diagnostic_answers"].join(
         respondents.select("source_file", "source_row"), on=["source_file", "source_row"], how="semi"
     )
     tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
-    return tables, pl.concat([quarantine, superseded])
+    return tables, pl.concat(problems)
+
+
+def _quarantine_undeclared(
+    respondents: pl.DataFrame, collaborations: CollaborationsFile
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    config = collaboration_tables(collaborations)
+    waves = config["collaboration_waves"]
+    members = config["collaboration_members"].join(waves, on="collaboration_id").filter(
+        (pl.col("joined_on") <= pl.col("fieldwork_end"))
+        & (pl.col("left_on").is_null() | (pl.col("left_on") >= pl.col("fieldwork_start")))
+    )
+    declared = respondents.join(waves.select("collaboration_id", "wave"), on=["collaboration_id", "wave"], how="semi")
+    undeclared = respondents.join(declared.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    member = declared.join(
+        members.select("collaboration_id", "wave", pl.col("org_code").alias("organisation_code")),
+        on=["collaboration_id", "wave", "organisation_code"],
+        how="semi",
+    )
+    outsiders = declared.join(member.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    entries = [
+        quarantine_rows(
+            undeclared,
+            source_file=pl.col("source_file"),
+            reason=pl.format("collaboration '{}' wave {} is not declared in the collaborations file", "collaboration_id", "wave"),
+            column_name="collaboration",
+            value=pl.col("collaboration_id"),
+        ),
+        quarantine_rows(
+            outsiders,
+            source_file=pl.col("source_file"),
+            reason=pl.format(
+                "organisation is not a member of '{}' during wave {} fieldwork", "collaboration_id", "wave"
+            ),
+            column_name="organisation",
+            value=pl.col("organisation_code"),
+        ),
+    ]
+    return member, pl.concat(entries)

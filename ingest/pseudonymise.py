@@ -1,8 +1,9 @@
 """Respondent pseudonymisation: a keyed hash (HMAC-SHA256) of the respondent id.
 
-The key comes from the environment variable ``COLLAB_HEALTH_PSEUDONYM_KEY``. Without it the
-bundled sample data uses a fixed, documented demo key; with ``COLLAB_HEALTH_MODE=production``
-a missing key is an error, so real exports are never hashed with a public key.
+The key comes from the environment variable ``COLLAB_HEALTH_PSEUDONYM_KEY``. Without it, only
+the bundled synthetic sample may be hashed, with a fixed, documented demo key; any other
+export folder, or ``COLLAB_HEALTH_MODE=production``, makes a missing key an error, so real
+exports are never hashed with a public key (whose hashes anyone could reverse by guessing).
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ class PseudonymisationKeyError(RuntimeError):
     pass
 
 
-def pseudonymisation_key(environ: Mapping[str, str] = os.environ) -> bytes:
+def pseudonymisation_key(environ: Mapping[str, str] = os.environ, *, sample_data: bool = False) -> bytes:
+    """The secret key; the demo key only for the bundled sample (`sample_data`) outside production."""
     key = environ.get(KEY_VARIABLE, "")
     if key:
         return key.encode("utf-8")
-    if environ.get(MODE_VARIABLE, "demo").strip().lower() == "production":
-        raise PseudonymisationKeyError(
-            f"{KEY_VARIABLE} is not set. In production mode respondent ids must be hashed "
-            "with a secret key: set it (for example from your secrets store) and run again."
-        )
-    return DEMO_KEY.encode("utf-8")
+    production = environ.get(MODE_VARIABLE, "demo").strip().lower() == "production"
+    if sample_data and not production:
+        return DEMO_KEY.encode("utf-8")
+    why = "in production mode" if production else "for exports other than the bundled sample data"
+    raise PseudonymisationKeyError(
+        f"{KEY_VARIABLE} is not set. Respondent ids must be hashed with a secret key {why}: "
+        "set it (for example from your secrets store) and run again."
+    )
 
 
 def using_demo_key(environ: Mapping[str, str] = os.environ) -> bool:

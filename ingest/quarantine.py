@@ -3,7 +3,8 @@
 The rule "nothing lost" is checked against these: for each file, the rows read equal the
 rows that reached a clean table plus the rows quarantined with scope ``row``. Problems with
 a single cell that leave the row usable (an unrecognised answer, say) are recorded with
-scope ``cell`` and do not remove the row.
+scope ``cell`` and do not remove the row; a file rejected whole has one entry of scope
+``file``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import polars as pl
 
 ROW = "row"
 CELL = "cell"
+FILE = "file"  # a whole file rejected (unreadable, or not a known layout); source_row is null
 
 QUARANTINE_SCHEMA = {
     "source_file": pl.String,

@@ -29,10 +29,11 @@ from ingest.landing import is_input_file, pull_folder
 from ingest.monthly_ae import read_monthly_ae
 from ingest.organisations import OrganisationMatcher, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
-from ingest.quarantine import ROW, IngestResult, concat_results
-from orchestration.resources import DuckDBWarehouse, ProjectPaths
+from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
+from orchestration.resources import SAMPLE_DIAGNOSTIC_EXPORTS, DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
+
 
 FILE_LOADS_SCHEMA = {
     "source": pl.String,
@@ -141,6 +142,17 @@ def load_folder(
     if not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
     tables, quarantine = combine(results)
+    # A rejected file is quarantined whole, with its error: nothing is lost silently.
+    quarantine = pl.concat(
+        [
+            quarantine,
+            pl.DataFrame(
+                [{"source_file": r["source_file"], "reason": r["error"], "scope": FILE} for r in rejected],
+                schema={"source_file": pl.String, "reason": pl.String, "scope": pl.String},
+            ),
+        ],
+        how="diagonal_relaxed",
+    ).cast(QUARANTINE_SCHEMA)
 
     clean_rows = tables[ROW_TABLES[source]].group_by("source_file").agg(rows_clean=pl.len())
     quarantined_rows = (
@@ -238,7 +250,9 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
     organisations = OrganisationMatcher(read_organisations(paths.landing("organisations")))
-    key = pseudonymisation_key()
+    collaborations = load_collaborations(Path(paths.config_dir) / "collaborations.yaml")
+    sample = Path(paths.diagnostic_source).resolve() == SAMPLE_DIAGNOSTIC_EXPORTS.resolve()
+    key = pseudonymisation_key(sample_data=sample)
     if using_demo_key():
         context.log.warning(
             "COLLAB_HEALTH_PSEUDONYM_KEY is not set: respondent ids are hashed with the public demo "
@@ -250,7 +264,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         paths.landing("diagnostic_exports"),
         lambda path: read_diagnostic_export(path, codebooks, key, organisations),
         warehouse,
-        combine=combine_exports,
+        combine=lambda results: combine_exports(results, collaborations),
         extra_tables=codebook_tables(codebooks),
     )
 

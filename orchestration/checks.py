@@ -105,7 +105,10 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
     @asset_check(
         asset=AssetKey(["clean", row_table]),
         name="files_accepted",
-        description=f"Every {source} file in landing could be read (a rejected file is named with its error).",
+        description=(
+            f"Every {source} file in landing could be read. Not blocking: the other files still "
+            "load, but the check fails (severity ERROR) naming each rejected file and its error."
+        ),
         pool=DUCKDB_POOL,
     )
     def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
@@ -115,7 +118,7 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         )
         return AssetCheckResult(
             passed=not rejected,
-            severity=AssetCheckSeverity.WARN,
+            severity=AssetCheckSeverity.ERROR,
             metadata={"rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected])},
         )
 

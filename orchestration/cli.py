@@ -60,18 +60,26 @@ def run_nightly() -> int:
     elapsed = time.monotonic() - started
     checks = result.get_asset_check_evaluations()
     failed_checks = [c for c in checks if not c.passed]
+    failed_steps = [e for e in result.all_events if e.is_step_failure]
+    errors = [c for c in failed_checks if c.severity.value == "ERROR"]
+    healthy = result.success and not errors
     print()
-    print(f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILED'} in {elapsed:.0f} s")
+    print(f"Run {result.run_id}: {'SUCCESS' if healthy else 'FAILED'} in {elapsed:.0f} s")
+    for event in failed_steps:
+        error = event.event_specific_data.error
+        message = error.message.strip().splitlines()[0] if error else "failed"
+        print(f"  step {event.step_key} failed: {message}")
     print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for check in failed_checks:
         print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value})")
     if warehouse_path.exists():
-        print("Marts:")
+        note = "" if healthy else " (some may not have been rebuilt by this run)"
+        print(f"Marts{note}:")
         for name, rows in mart_summary(warehouse_path):
             print(f"  marts.{name:<40} {rows:>8,} rows")
         print(f"Warehouse for analysts: {warehouse_path}")
         print(f"  open it read-only: duckdb -readonly {warehouse_path}")
-    return 0 if result.success else 1
+    return 0 if healthy else 1
 
 
 def open_ui() -> int:

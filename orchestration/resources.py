@@ -13,6 +13,8 @@ import polars as pl
 from dagster import ConfigurableResource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The bundled synthetic exports: the only input the public demo pseudonymisation key may hash.
+SAMPLE_DIAGNOSTIC_EXPORTS = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -40,9 +42,7 @@ class ProjectPaths(ConfigurableResource):
         return cls(
             data_dir=data_dir,
             config_dir=_env_path("COLLAB_HEALTH_CONFIG_DIR", PROJECT_ROOT / "config"),
-            diagnostic_source=_env_path(
-                "COLLAB_HEALTH_DIAGNOSTIC_SOURCE", PROJECT_ROOT / "sample_data" / "diagnostic_exports"
-            ),
+            diagnostic_source=_env_path("COLLAB_HEALTH_DIAGNOSTIC_SOURCE", SAMPLE_DIAGNOSTIC_EXPORTS),
             monthly_ae_source=_env_path(
                 "COLLAB_HEALTH_MONTHLY_AE_SOURCE", PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
             ),

@@ -139,6 +139,6 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLLAB_HEALTH_MONTHLY_AE_SOURCE", str(tmp_path / "sources" / "monthly_ae"))
     monkeypatch.setenv("COLLAB_HEALTH_ORGANISATIONS_SOURCE", str(SAMPLE_ODS))
     monkeypatch.setenv("COLLAB_HEALTH_WAREHOUSE", str(tmp_path / "var" / "warehouse" / "collab_health.duckdb"))
-    monkeypatch.delenv("COLLAB_HEALTH_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("COLLAB_HEALTH_PSEUDONYM_KEY", "tiny-project-test-key")
     monkeypatch.delenv("COLLAB_HEALTH_MODE", raising=False)
     return tmp_path

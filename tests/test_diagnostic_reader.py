@@ -7,7 +7,7 @@ from conftest import CODEBOOK_DIR, SAMPLE_ODS, FREE_TEXT_SAMPLE, RESPONDENT_ID_S
 from ingest.codebook import CodebookError, load_codebook, load_codebooks
 from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
-from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, pseudonymise
+from ingest.pseudonymise import DEMO_KEY, PseudonymisationKeyError, pseudonymisation_key, pseudonymise
 
 KEY = b"test-key"
 
@@ -81,9 +81,12 @@ def test_invalid_codebook_error_names_file_and_problem(tmp_path):
         load_codebook(path)
 
 
-def test_production_mode_needs_a_key():
-    with pytest.raises(PseudonymisationKeyError, match="COLLAB_HEALTH_PSEUDONYM_KEY"):
-        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"})
+def test_the_demo_key_is_only_for_the_bundled_sample_outside_production():
+    with pytest.raises(PseudonymisationKeyError, match="COLLAB_HEALTH_PSEUDONYM_KEY.*production"):
+        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"}, sample_data=True)
+    with pytest.raises(PseudonymisationKeyError, match="other than the bundled sample"):
+        pseudonymisation_key({})
+    assert pseudonymisation_key({}, sample_data=True) == DEMO_KEY.encode()
     assert pseudonymisation_key({"COLLAB_HEALTH_PSEUDONYM_KEY": "s3cret"}) == b"s3cret"
     assert pseudonymise("p1", b"a") != pseudonymise("p1", b"b")
 
@@ -126,3 +129,26 @@ def test_a_respondent_in_two_files_keeps_only_the_latest_submission(tmp_path, co
     assert tables["diagnostic_answers"].filter(
         (pl.col("source_file") == "export_a.csv") & (pl.col("source_row") == 6)
     ).height == 0
+
+
+def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, codebooks):
+    from conftest import TINY_COLLABORATIONS
+    from ingest.collaborations import load_collaborations
+    from ingest.diagnostic import combine_exports
+
+    config = tmp_path / "collaborations.yaml"
+    config.write_text(TINY_COLLABORATIONS)
+    path = tmp_path / "export.csv"
+    write_tiny_export(path)
+    text = path.read_text(encoding="utf-8-sig").splitlines()
+    text[1] = text[1].replace(",tiny,1,", ",tiny,3,")  # p1: wave 3 is not declared
+    text[2] = text[2].replace(",r1h,", ",RQX,")  # p2: RQX is not a member of tiny
+    path.write_text("\n".join(text) + "\n")
+    tables, quarantine = combine_exports([read_diagnostic_export(path, codebooks, KEY)], load_collaborations(config))
+    assert tables["diagnostic_respondents"]["source_row"].to_list() == [4, 6, 8]
+    reasons = dict(quarantine.filter(pl.col("source_row").is_in([2, 3])).select("source_row", "reason").iter_rows())
+    assert reasons == {
+        2: "collaboration 'tiny' wave 3 is not declared in the collaborations file",
+        3: "organisation is not a member of 'tiny' during wave 1 fieldwork",
+    }
+    assert set(tables["diagnostic_answers"]["source_row"].unique().to_list()) == {4, 6, 8}

@@ -107,15 +107,23 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
 
 def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
     # More waits over four hours than attendances: the reader accepts the numbers, the
-    # Great Expectations suite does not.
+    # Great Expectations suite does not, and the marts downstream are not built.
     write_tiny_ae(tiny_project / "sources" / "monthly_ae", july_r1h_over_4h=150)
+    # And an export of an unknown instrument: rejected whole, while the others still load.
+    (tiny_project / "sources" / "diagnostic" / "other_survey.csv").write_text("ID,Q1\nx,Agree\n")
     result = run_nightly()
     assert not result.success
     failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
-    assert failed == {"ge_clean_monthly_ae", "ge_raw_diagnostic_rows"}
+    assert failed == {"ge_clean_monthly_ae", "ge_raw_diagnostic_rows", "files_accepted"}
     with connect(tiny_project) as db:
         marts = db.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
-    assert marts == []
+        assert marts == []
+        rejected = db.execute(
+            "select source_file, source_row, scope, reason from quarantine.diagnostic_exports where scope = 'file'"
+        ).fetchall()
+        assert [r[:3] for r in rejected] == [("other_survey.csv", None, "file")]
+        assert rejected[0][3].startswith("other_survey.csv: export does not match any instrument codebook")
+        assert db.execute("select count(*) from clean.diagnostic_respondents").fetchone()[0] > 5
 
 
 def test_definitions_list_job_schedule_and_every_check():
