@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
-from ingest.quarantine import IngestResult, quarantine_rows, split_repeats
+from ingest.quarantine import KEPT_FILE, KEPT_ROW, IngestResult, concat_results, quarantine_rows, split_repeats
 
 MONTHS = {
     name: number
@@ -75,6 +75,8 @@ COLUMNS: tuple[AeColumn, ...] = (
     AeColumn("emergency_admissions_other", ("Other emergency admissions",)),
 )
 COUNT_COLUMNS = tuple(c.name for c in COLUMNS if c.name not in _TEXT)
+REQUIRED_COUNTS = tuple(c.name for c in COLUMNS if c.required and c.name in COUNT_COLUMNS)
+ODS_CODE = r"^[A-Z0-9]{3,6}$"
 
 #: The clean table's columns, in order.
 CLEAN_SCHEMA: dict[str, pl.DataType] = {
@@ -145,20 +147,37 @@ def read_monthly_ae(path: Path) -> IngestResult:
             )
 
     is_blank = blank_row_mask(rows, mapped)
-    is_total = pl.any_horizontal(
+    # The national total row, whatever its label: labelled "total", or equal in every
+    # required count to the sum of all the other rows (2 x value = column sum, total included).
+    labelled_total = pl.any_horizontal(
         [pl.col(c).str.strip_chars().str.to_lowercase() == "total" for c in ("period", "org_code", "org_name")]
     ).fill_null(False)
+    counts = [pl.col(c).str.replace_all(",", "").cast(pl.Int64, strict=False) for c in REQUIRED_COUNTS]
+    sums_to_total = (
+        pl.all_horizontal([2 * count == count.sum() for count in counts])
+        & pl.any_horizontal([count.sum() > 0 for count in counts])
+        & (pl.len() >= 3)  # with two rows, equal rows would both look like totals
+    ).fill_null(False)
+    is_total = labelled_total | sums_to_total
     usable = ~is_blank & ~is_total
     flag(is_blank, "blank row")
     flag(~is_blank & is_total, "national total row: derived from the organisation rows, not stored")
     for mask, reason in structural_problems(table):
         flag(usable & mask, reason)
     flag(usable & pl.col("period_month").is_null(), "period is not of the form MSitAE-<MONTH>-<YEAR>", "period")
-    flag(usable & (pl.col("org_code").is_null() | (pl.col("org_code") == "")), "organisation code is empty", "org_code")
+    no_code = pl.col("org_code").is_null() | (pl.col("org_code") == "")
+    flag(usable & no_code, "organisation code is empty", "org_code")
+    flag(
+        usable & ~no_code & ~pl.col("org_code").str.to_uppercase().str.contains(ODS_CODE).fill_null(False),
+        "organisation code is not an ODS code",
+        "org_code",
+    )
     for name in COUNT_COLUMNS:
         text = pl.col(name).str.replace_all(",", "")
-        not_count = pl.col(name).is_not_null() & (pl.col(name) != "") & ~text.str.contains(r"^\d+$")
-        flag(usable & not_count, "not a whole non-negative number", name)
+        empty = pl.col(name).is_null() | (pl.col(name) == "")
+        flag(usable & ~empty & ~text.str.contains(r"^\d+$"), "not a whole non-negative number", name)
+        if name in REQUIRED_COUNTS:
+            flag(usable & empty, "required count is empty", name)
 
     flagged = pl.concat(problems) if problems else quarantine_rows(rows.clear(), source_file=source, reason="")
     candidates = rows.join(flagged.select("source_row").unique(), on="source_row", how="anti")
@@ -197,3 +216,28 @@ def read_monthly_ae(path: Path) -> IngestResult:
         quarantine=flagged.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=ignored,
     )
+
+
+def combine_monthly_ae(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """All files together, one row per organisation and month.
+
+    When two files hold the same organisation-month (a revised file published beside the
+    original), the row from a file whose name says "revised" wins, then the file whose name
+    sorts last; the other is quarantined naming the file and row kept.
+    """
+    tables, quarantine = concat_results(results)
+    kept, superseded = split_repeats(
+        tables["monthly_ae"].with_columns(
+            _revised=pl.col("source_file").str.to_lowercase().str.contains("revised")
+        ),
+        ["org_code", "period_month"],
+        order_by=["_revised", "source_file", "source_row"],
+        descending=True,
+        source_file=pl.col("source_file"),
+        reason="superseded by {} row {} for this organisation and month",
+        reason_columns=(KEPT_FILE, KEPT_ROW),
+        column_name="org_code",
+        value=pl.col("org_code"),
+    )
+    tables["monthly_ae"] = kept.drop("_revised")
+    return tables, pl.concat([quarantine, superseded])

@@ -26,7 +26,7 @@ from ingest.collaborations import collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import is_input_file, pull_folder
-from ingest.monthly_ae import read_monthly_ae
+from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
 from ingest.organisations import OrganisationMatcher, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
@@ -229,7 +229,9 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
 )
 def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the Monthly A&E files in landing into `clean.monthly_ae`."""
-    yield from load_folder(context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, warehouse)
+    yield from load_folder(
+        context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, warehouse, combine=combine_monthly_ae
+    )
 
 
 DIAGNOSTIC_TABLES = {

@@ -29,11 +29,47 @@ def test_real_september_file_with_stray_columns():
 
 
 @pytest.mark.parametrize("path", sorted(SAMPLE_AE.glob("*.csv")), ids=lambda p: p.name)
-def test_every_real_file_reconciles(path):
+def test_every_real_file_reconciles_and_its_total_is_the_sum_of_its_rows(path):
     result = read_monthly_ae(path)
-    assert result.rows_read == result.tables["monthly_ae"].height + result.rows_quarantined
-    # The published total row equals the sum of the organisation rows.
-    assert result.rows_quarantined == 1
+    clean = result.tables["monthly_ae"]
+    assert result.rows_read == clean.height + result.rows_quarantined
+    assert result.quarantine["reason"].to_list() == [
+        "national total row: derived from the organisation rows, not stored"
+    ]
+    total_row = result.quarantine["source_row"].item()
+    raw = pl.read_csv(path, infer_schema=False).row(total_row - 2, named=True)
+    assert int(raw["A&E attendances Type 1"]) == clean["attendances_type1"].sum()
+    assert int(raw["Attendances over 4hrs Type 1"]) == clean["over_4h_type1"].sum()
+
+
+def test_total_row_found_by_its_sums_whatever_its_label(tmp_path):
+    lines = [AE_HEADER, ae_row("JULY", "R1H", 100, 20), ae_row("JULY", "RF4", 50, 10)]
+    lines.append(ae_row("JULY", "ENGLAND", 150, 30).replace("TEST TRUST", "ENGLAND"))
+    path = tmp_path / "Monthly-AE-July-2024.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = read_monthly_ae(path)
+    assert result.tables["monthly_ae"]["org_code"].to_list() == ["R1H", "RF4"]
+    assert result.quarantine.select("source_row", "reason").row(0) == (
+        4, "national total row: derived from the organisation rows, not stored"
+    )
+
+
+def test_revised_file_supersedes_the_original_for_the_same_month(tmp_path):
+    from ingest.monthly_ae import combine_monthly_ae
+
+    (tmp_path / "Monthly-AE-July-2024.csv").write_text("\n".join([AE_HEADER, ae_row("JULY", "R1H", 100, 20)]) + "\n")
+    (tmp_path / "Monthly-AE-July-2024-revised.csv").write_text(
+        "\n".join([AE_HEADER, ae_row("JULY", "R1H", 101, 21), ae_row("JULY", "RF4", 5, 1)]) + "\n"
+    )
+    results = [read_monthly_ae(p) for p in sorted(tmp_path.glob("*.csv"))]
+    tables, quarantine = combine_monthly_ae(results)
+    assert tables["monthly_ae"].select("org_code", "attendances_type1", "source_file").rows() == [
+        ("R1H", 101, "Monthly-AE-July-2024-revised.csv"),
+        ("RF4", 5, "Monthly-AE-July-2024-revised.csv"),
+    ]
+    assert quarantine.select("source_file", "source_row", "reason").rows() == [
+        ("Monthly-AE-July-2024.csv", 2, "superseded by Monthly-AE-July-2024-revised.csv row 2 for this organisation and month")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -74,6 +110,8 @@ def test_bad_rows_are_quarantined_with_row_and_column(tmp_path):
         ae_row("JULY", "R1H", 90, 10),
         ",,,,,,,,,,,,,,,,,,,,,",
         ae_row("JULYY", "RQX", 100, 5),
+        ae_row("JULY", "RQW", 100, 5).replace(",100,", ",,", 1),
+        ae_row("JULY", "NOT A CODE", 100, 5),
     ]
     path = tmp_path / "Monthly-AE-July-2024.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -84,7 +122,9 @@ def test_bad_rows_are_quarantined_with_row_and_column(tmp_path):
     assert problems[(4, "org_code")].startswith("duplicate of row 2")
     assert problems[(5, None)] == "blank row"
     assert problems[(6, "period")].startswith("period is not of the form")
-    assert result.rows_read == 5 == result.tables["monthly_ae"].height + result.rows_quarantined
+    assert problems[(7, "attendances_type1")] == "required count is empty"
+    assert problems[(8, "org_code")] == "organisation code is not an ODS code"
+    assert result.rows_read == 7 == result.tables["monthly_ae"].height + result.rows_quarantined
 
 
 def test_missing_required_column_rejects_file_naming_it(tmp_path):
