@@ -22,7 +22,7 @@ from ingest.codebook import Codebook, ColumnLayout, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.organisations import OrganisationMatcher
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
-from ingest.pseudonymise import pseudonymise_column
+from ingest.pseudonymise import pseudonymise
 from ingest.quarantine import (
     CELL,
     KEPT_FILE,
@@ -65,6 +65,12 @@ ANSWERS_SCHEMA = {
     "source_file": pl.String,
     "source_row": pl.Int64,
 }
+
+
+def _map_distinct(frame: pl.DataFrame, column: str, function) -> pl.Expr:
+    """`function` applied once per distinct value of a text column (not once per row)."""
+    mapping = {value: function(value) for value in frame.get_column(column).unique().to_list() if value is not None}
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Path) -> ColumnLayout:
@@ -172,11 +178,9 @@ def read_diagnostic_export(
             [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
         ),
         wave_number=pl.col("wave").str.extract(r"(?i)^(?:wave\s*)?(\d+)$").cast(pl.Int32, strict=False),
-        org=pl.col("organisation").map_elements(organisations.code_for, return_dtype=pl.String),
+        org=_map_distinct(rows, "organisation", organisations.code_for),
         collab=pl.col("collaboration").str.to_lowercase(),
-        role=pl.col("role_group").map_elements(
-            lambda r: roles.get(normalise_label(r), OTHER_ROLE), return_dtype=pl.String
-        ),
+        role=_map_distinct(rows, "role_group", lambda r: roles.get(normalise_label(r), OTHER_ROLE)),
     )
 
     problems: list[pl.DataFrame] = []
@@ -264,7 +268,7 @@ def read_diagnostic_export(
             )
 
     kept = kept.with_columns(
-        respondent_key=pseudonymise_column(pl.col("respondent_id"), key),
+        respondent_key=_map_distinct(kept, "respondent_id", lambda raw: pseudonymise(raw, key)),
         instrument_id=pl.lit(codebook.instrument_id),
         source_file=pl.lit(source),
     )

@@ -86,23 +86,26 @@ def read_text_table(path: Path) -> TextTable:
 
 
 def _table(path: Path, encoding: str, records: list[list[str | None]]) -> TextTable:
+    """Rows as text columns ``c0..cN`` (one per header cell; "" becomes null), with each
+    record's field count and whether it had values beyond the header."""
     if not records or not any((cell or "").strip() for cell in records[0]):
         raise InputFileError(f"{path.name}: the file is empty (no header row)")
     headers = [cell or "" for cell in records[0]]
     width = len(headers)
     data = records[1:]
-    columns: dict[str, list] = {
-        f"c{i}": [record[i] if i < len(record) else None for record in data] for i in range(width)
-    }
+    padding = [None] * width
+    shaped = [r if len(r) == width else (r + padding)[:width] for r in data]
+    columns = list(zip(*shaped)) if shaped else [()] * width
+    names = [f"c{i}" for i in range(width)]
     rows = pl.DataFrame(
         {
-            "source_row": list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(data))),
-            **columns,
-            "n_fields": [len(record) for record in data],
-            "extra_fields": [any((cell or "").strip() for cell in record[width:]) for record in data],
+            "source_row": range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(data)),
+            **{name: list(values) for name, values in zip(names, columns)},
+            "n_fields": [len(r) for r in data],
+            "extra_fields": [len(r) > width and any((c or "").strip() for c in r[width:]) for r in data],
         },
-        schema={"source_row": pl.Int64, **{c: pl.String for c in columns}, "n_fields": pl.Int64, "extra_fields": pl.Boolean},
-    )
+        schema={"source_row": pl.Int64, **{name: pl.String for name in names}, "n_fields": pl.Int64, "extra_fields": pl.Boolean},
+    ).with_columns(pl.col(names).replace("", None))
     return TextTable(path=path, encoding=encoding, headers=headers, rows=rows)
 
 
@@ -119,10 +122,10 @@ def read_text_csv(path: Path) -> TextTable:
     if "\x00" in text:
         raise InputFileError(f"{path.name}: contains NUL bytes; not a text CSV file")
     try:
-        records = [[cell for cell in record] for record in csv.reader(io.StringIO(text, newline=""))]
+        records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise InputFileError(f"{path.name}: not a readable CSV file ({error})") from error
-    return _table(path, encoding, [[cell if cell != "" else None for cell in r] for r in records])
+    return _table(path, encoding, records)
 
 
 def read_text_xlsx(path: Path) -> TextTable:

@@ -13,7 +13,6 @@ import hmac
 import os
 from collections.abc import Mapping
 
-import polars as pl
 
 KEY_VARIABLE = "COLLAB_HEALTH_PSEUDONYM_KEY"
 MODE_VARIABLE = "COLLAB_HEALTH_MODE"
@@ -47,7 +46,3 @@ def using_demo_key(environ: Mapping[str, str] = os.environ) -> bool:
 def pseudonymise(raw_id: str, key: bytes) -> str:
     """A stable 32-hex-digit pseudonym; the same id and key always give the same value."""
     return hmac.new(key, raw_id.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-
-
-def pseudonymise_column(column: pl.Expr, key: bytes) -> pl.Expr:
-    return column.map_elements(lambda raw: pseudonymise(raw, key), return_dtype=pl.String)
