@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 UV := $(PYTHON) -m uv
 
-export DAGSTER_HOME := $(CURDIR)
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)

@@ -17,13 +17,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _use_project_instance() -> None:
-    """DAGSTER_HOME defaults to the project root, whose dagster.yaml keeps state in var/."""
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    """Point Dagster at this project's instance: DAGSTER_HOME defaults to
+    ``$COLLAB_HEALTH_DATA_DIR/dagster`` (``var/dagster``), holding a link to the project's
+    dagster.yaml, so runs from the command line and the UI share one history."""
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # dagster.yaml gives instance storage relative to the project root.
-    os.chdir(PROJECT_ROOT)
+    if os.environ.get("DAGSTER_HOME"):
+        return
+    data_dir = Path(os.environ.get("COLLAB_HEALTH_DATA_DIR") or PROJECT_ROOT / "var")
+    home = (data_dir / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.is_symlink() or config.resolve() != (PROJECT_ROOT / "dagster.yaml").resolve():
+        config.unlink(missing_ok=True)
+        config.symlink_to(PROJECT_ROOT / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
 
 
 def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
@@ -67,6 +76,8 @@ def run_nightly() -> int:
     print(f"Run {result.run_id}: {'SUCCESS' if healthy else 'FAILED'} in {elapsed:.0f} s")
     for event in failed_steps:
         error = event.event_specific_data.error
+        while error is not None and error.cause is not None:  # the user code's own error
+            error = error.cause
         message = error.message.strip().splitlines()[0] if error else "failed"
         print(f"  step {event.step_key} failed: {message}")
     print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
@@ -85,7 +96,7 @@ def run_nightly() -> int:
 def open_ui() -> int:
     _use_project_instance()
     command = [str(Path(sys.executable).parent / "dg"), "dev"]
-    return subprocess.call(command)
+    return subprocess.call(command, cwd=PROJECT_ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # dbt reads the warehouse path from the environment (dbt_project/profiles.yml). Set it before
 # parsing too: a profile that differs between parse and run forces a full re-parse.
-os.environ.setdefault("COLLAB_HEALTH_WAREHOUSE", str(ProjectPaths.from_env().warehouse_path))
+os.environ.setdefault("COLLAB_HEALTH_WAREHOUSE", str(ProjectPaths.from_env().build_path))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 

@@ -22,6 +22,7 @@ from orchestration.assets import (
 )
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_models, dbt_resource
+from orchestration.publish import published_warehouse
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 # One process for the whole run: DuckDB has one writer at a time anyway, and Great
@@ -54,13 +55,14 @@ def build_definitions() -> Definitions:
             clean_monthly_ae,
             clean_collaborations,
             dbt_models,
+            published_warehouse,
         ],
         asset_checks=build_checks(),
         jobs=[nightly_job],
         schedules=[nightly_schedule],
         resources={
             "paths": paths,
-            "warehouse": DuckDBWarehouse(path=str(paths.warehouse_path)),
+            "warehouse": DuckDBWarehouse(path=str(paths.build_path)),
             "dbt": dbt_resource(),
         },
     )

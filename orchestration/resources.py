@@ -56,11 +56,18 @@ class ProjectPaths(ConfigurableResource):
 
     @property
     def warehouse_path(self) -> Path:
+        """The published warehouse: the file analysts open, read-only. Replaced whole, atomically."""
         return Path(self.data_dir) / "warehouse" / "collab_health.duckdb"
+
+    @property
+    def build_path(self) -> Path:
+        """The working warehouse the run builds into; never opened by analysts."""
+        return Path(self.data_dir) / "warehouse" / "build" / "collab_health.duckdb"
 
 
 class DuckDBWarehouse(ConfigurableResource):
-    """The DuckDB warehouse file. Writers are serialised by the `duckdb` concurrency pool."""
+    """The working DuckDB warehouse the run builds into (not the published copy analysts
+    read). Writers are serialised by the `duckdb` concurrency pool."""
 
     path: str
 

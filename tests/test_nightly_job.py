@@ -38,8 +38,10 @@ def run_nightly():
         return job.execute_in_process(instance=instance, raise_on_error=False)
 
 
-def connect(project: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(project / "var" / "warehouse" / "collab_health.duckdb"), read_only=True)
+def connect(project: Path, build: bool = False) -> duckdb.DuckDBPyConnection:
+    """The published warehouse analysts read, or (`build`) the working one the run builds."""
+    folder = project / "var" / "warehouse"
+    return duckdb.connect(str(folder / "build" / "collab_health.duckdb" if build else folder / "collab_health.duckdb"), read_only=True)
 
 
 def test_nightly_job_on_tiny_inputs(tiny_project):
@@ -94,15 +96,19 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         ).fetchone()
         assert wilder == (20, 20, "wilder_style_cfi")
 
-        # Nobody exposed: no respondent id or free text in any table of any schema.
-        tables = db.execute(
-            "select table_schema, table_name from information_schema.tables order by 1, 2"
-        ).fetchall()
-        assert ("marts", "collaboration_health") in tables
-        for schema, table in tables:
-            text = json.dumps(db.execute(f'select * from "{schema}"."{table}"').fetchall(), default=str)
-            assert RESPONDENT_ID_SAMPLE not in text, f"{schema}.{table}"
-            assert FREE_TEXT_SAMPLE not in text, f"{schema}.{table}"
+        # Analysts see marts, audit and quarantine only: no respondent-level table is published.
+        schemas = {s for (s,) in db.execute("select distinct schema_name from duckdb_tables()").fetchall()}
+        assert schemas == {"marts", "audit", "quarantine"}
+
+    # Nobody exposed: no respondent id or free text in any table of either warehouse file.
+    for build in (False, True):
+        with connect(tiny_project, build=build) as db:
+            tables = db.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
+            assert ("marts", "collaboration_health") in tables
+            for schema, table in tables:
+                text = json.dumps(db.execute(f'select * from "{schema}"."{table}"').fetchall(), default=str)
+                assert RESPONDENT_ID_SAMPLE not in text, f"{schema}.{table}"
+                assert FREE_TEXT_SAMPLE not in text, f"{schema}.{table}"
 
 
 def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
@@ -115,7 +121,9 @@ def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
     assert not result.success
     failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
     assert failed == {"ge_clean_monthly_ae", "ge_raw_diagnostic_rows", "files_accepted"}
-    with connect(tiny_project) as db:
+    # Nothing was published: there was no earlier good warehouse, so there is none now.
+    assert not (tiny_project / "var" / "warehouse" / "collab_health.duckdb").exists()
+    with connect(tiny_project, build=True) as db:
         marts = db.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
         assert marts == []
         rejected = db.execute(

@@ -1,0 +1,75 @@
+"""Publishing the warehouse: build aside, then swap the analysts' file atomically.
+
+The run builds into a working DuckDB file. Publishing copies the schemas analysts may read
+(the marts, and the audit and quarantine tables operators need; never the respondent-level
+clean or intermediate tables) into a new file beside the published one, makes it durable,
+and renames it over the published file. A reader holding the old file open keeps reading
+the old file until it reconnects; a run that fails or is killed before the rename leaves
+the published file exactly as it was.
+"""
+
+import os
+from pathlib import Path
+
+import duckdb
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from orchestration.assets import DUCKDB_POOL
+from orchestration.dbt import dbt_models
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
+
+PUBLISHED_SCHEMAS = ("marts", "audit", "quarantine")
+
+
+def _fsync(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict[str, int]:
+    """Copy `schemas` from the working file `build` into `target`, atomically. Returns
+    the rows published per table (``schema.table``)."""
+    build, target = Path(build), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.publishing")
+    for leftover in (staging, staging.with_name(staging.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # from a run killed while publishing
+    published: dict[str, int] = {}
+    with duckdb.connect(str(staging)) as connection:
+        escaped = str(build).replace("'", "''")
+        connection.execute(f"attach '{escaped}' as build (read_only)")
+        tables = connection.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = 'build' and schema_name in (select unnest(?)) order by 1, 2",
+            [list(schemas)],
+        ).fetchall()
+        for schema, table in tables:
+            connection.execute(f'create schema if not exists "{schema}"')
+            connection.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
+            published[f"{schema}.{table}"] = connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        connection.execute("detach build")
+        connection.execute("checkpoint")
+    _fsync(staging)
+    os.replace(staging, target)
+    _fsync(target.parent)
+    return published
+
+
+@asset(
+    key=["published", "warehouse"],
+    deps=list(dbt_models.keys),
+    group_name="publish",
+    kinds={"duckdb"},
+    pool=DUCKDB_POOL,
+)
+def published_warehouse(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse) -> MaterializeResult:
+    """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
+    swapped in whole once every model is built and every blocking check has passed."""
+    published = publish_warehouse(Path(warehouse.path), paths.warehouse_path)
+    context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
+    return MaterializeResult(
+        metadata={"path": MetadataValue.path(str(paths.warehouse_path)), "tables": MetadataValue.json(published)}
+    )
