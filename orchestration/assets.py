@@ -8,11 +8,15 @@ recorded in `audit.file_loads` with the error, while the other files still load.
 
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    Backoff,
+    FreshnessPolicy,
+    RetryPolicy,
     AssetKey,
     AssetSpec,
     MaterializeResult,
@@ -61,19 +65,26 @@ def _pull(context: AssetExecutionContext, source: str, folder: str, paths: Proje
     )
 
 
-@asset(key=["landing", "diagnostic_exports"], group_name="landing", kinds={"file"})
+#: Pulls may meet a share or server that is briefly away: retry them (and only them).
+PULL_RETRIES = RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL)
+#: A source not pulled for two days shows as stale in the UI (one missed night warns).
+PULL_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
+PULL_OPTIONS = {"group_name": "landing", "kinds": {"file"}, "retry_policy": PULL_RETRIES, "freshness_policy": PULL_FRESHNESS}
+
+
+@asset(key=["landing", "diagnostic_exports"], **PULL_OPTIONS)
 def landing_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
     """Diagnostic exports (CSV or XLSX) copied from the configured source folder, by checksum."""
     return _pull(context, "diagnostic_exports", paths.diagnostic_source, paths)
 
 
-@asset(key=["landing", "monthly_ae"], group_name="landing", kinds={"file"})
+@asset(key=["landing", "monthly_ae"], **PULL_OPTIONS)
 def landing_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
     """NHS England Monthly A&E files in their original layout, copied by checksum."""
     return _pull(context, "monthly_ae", paths.monthly_ae_source, paths)
 
 
-@asset(key=["landing", "organisations"], group_name="landing", kinds={"file"})
+@asset(key=["landing", "organisations"], **PULL_OPTIONS)
 def landing_organisations(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
     """ODS organisation reference extracts (``etr*.csv``), copied by checksum."""
     return _pull(context, "organisations", paths.organisations_source, paths)

@@ -23,6 +23,7 @@ from orchestration.assets import (
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_models, dbt_resource
 from orchestration.publish import published_warehouse
+from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 # One process for the whole run: DuckDB has one writer at a time anyway, and Great
@@ -58,8 +59,9 @@ def build_definitions() -> Definitions:
             published_warehouse,
         ],
         asset_checks=build_checks(),
-        jobs=[nightly_job],
+        jobs=[nightly_job, diagnostic_refresh_job],
         schedules=[nightly_schedule],
+        sensors=[diagnostic_exports_sensor],
         resources={
             "paths": paths,
             "warehouse": DuckDBWarehouse(path=str(paths.build_path)),

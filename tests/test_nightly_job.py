@@ -141,6 +141,12 @@ def test_definitions_list_job_schedule_and_every_check():
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
     assert schedule.default_status.value == "RUNNING"
 
+    refresh = {key.to_user_string() for key in defs.resolve_job_def("diagnostic_refresh").asset_layer.executable_asset_keys}
+    assert {"landing/diagnostic_exports", "clean/diagnostic_respondents", "marts/collaboration_health",
+            "published/warehouse"} <= refresh
+    assert "landing/monthly_ae" not in refresh
+    assert defs.resolve_sensor_def("diagnostic_exports_sensor").job_name == "diagnostic_refresh"
+
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     suites = {p.stem for p in (Path(__file__).parent.parent / "expectations" / "suites").glob("*.json")}
     assert {f"ge_{s}" for s in suites} <= check_names

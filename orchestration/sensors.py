@@ -1,0 +1,71 @@
+"""Sensor on the diagnostic export folder: a new or changed export starts a refresh.
+
+A change is a change of content: the sensor keeps each file's size, modification time and
+SHA-256 in its cursor, hashes a file again only when its size or time moved, and asks for a
+run only when some file's hash is new (a file touched but unchanged does not start one).
+"""
+
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    in_process_executor,
+    sensor,
+)
+
+from ingest.files import SUPPORTED_SUFFIXES, sha256_file
+from ingest.landing import is_input_file
+from orchestration.resources import ProjectPaths
+
+diagnostic_refresh_job = define_asset_job(
+    "diagnostic_refresh",
+    selection=AssetSelection.keys(["landing", "diagnostic_exports"]).downstream(),
+    executor_def=in_process_executor,
+    description="Pull the diagnostic exports and rebuild and republish what depends on them.",
+)
+
+
+def scan_folder(folder: Path, previous: dict[str, dict]) -> dict[str, dict]:
+    """name -> {size, mtime_ns, sha256} for the folder's input files, reusing hashes of
+    files whose size and modification time have not moved."""
+    state: dict[str, dict] = {}
+    for path in sorted(p for p in folder.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES)):
+        stat = path.stat()
+        known = previous.get(path.name)
+        if known and known["size"] == stat.st_size and known["mtime_ns"] == stat.st_mtime_ns:
+            state[path.name] = known
+        else:
+            state[path.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256_file(path)}
+    return state
+
+
+def content_changes(previous: dict[str, dict], current: dict[str, dict]) -> list[str]:
+    """Files that are new, changed in content, or gone."""
+    names = sorted(set(previous) | set(current))
+    return [n for n in names if (previous.get(n) or {}).get("sha256") != (current.get(n) or {}).get("sha256")]
+
+
+@sensor(
+    job=diagnostic_refresh_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts diagnostic_refresh when an export in the diagnostic source folder is new, changed or removed.",
+)
+def diagnostic_exports_sensor(context: SensorEvaluationContext, paths: ProjectPaths):
+    folder = Path(paths.diagnostic_source)
+    if not folder.is_dir():
+        return SkipReason(f"diagnostic source folder {folder} does not exist")
+    previous = json.loads(context.cursor) if context.cursor else {}
+    current = scan_folder(folder, previous)
+    changed = content_changes(previous, current)
+    context.update_cursor(json.dumps(current, sort_keys=True))
+    if not changed:
+        return SkipReason("no export is new or changed in content")
+    fingerprint = ",".join(f"{n}:{(current.get(n) or {}).get('sha256', 'gone')}" for n in changed)
+    return RunRequest(run_key=fingerprint, tags={"changed_exports": ", ".join(changed)[:500]})

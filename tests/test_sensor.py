@@ -1,0 +1,41 @@
+"""The diagnostic-exports sensor asks for a run on a change of content, not of timestamp."""
+
+import os
+
+from dagster import RunRequest, SkipReason, build_sensor_context
+
+from orchestration.resources import ProjectPaths
+from orchestration.sensors import diagnostic_exports_sensor
+
+
+def tick(paths, cursor):
+    context = build_sensor_context(cursor=cursor, resources={"paths": paths})
+    result = diagnostic_exports_sensor(context)
+    return result, context.cursor
+
+
+def test_sensor_runs_on_new_or_changed_content_only(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a_wave1.csv").write_text("Respondent ID\n1\n")
+    (folder / "notes.txt").write_text("not an export")
+    paths = ProjectPaths(data_dir=str(tmp_path), config_dir=str(tmp_path), diagnostic_source=str(folder),
+                         monthly_ae_source=str(tmp_path), organisations_source=str(tmp_path))
+
+    first, cursor = tick(paths, None)
+    assert isinstance(first, RunRequest) and first.tags["changed_exports"] == "a_wave1.csv"
+
+    again, cursor = tick(paths, cursor)
+    assert isinstance(again, SkipReason)
+
+    stat = (folder / "a_wave1.csv").stat()
+    os.utime(folder / "a_wave1.csv", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, same bytes
+    touched, cursor = tick(paths, cursor)
+    assert isinstance(touched, SkipReason)
+
+    (folder / "a_wave1.csv").write_text("Respondent ID\n1\n2\n")
+    (folder / "b_wave1.xlsx").write_bytes(b"new")
+    changed, cursor = tick(paths, cursor)
+    assert isinstance(changed, RunRequest)
+    assert changed.tags["changed_exports"] == "a_wave1.csv, b_wave1.xlsx"
+    assert changed.run_key != first.run_key
