@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +36,43 @@ def _use_project_instance() -> None:
         config.unlink(missing_ok=True)
         config.symlink_to(PROJECT_ROOT / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
+
+
+LAUNCHER_TAG = "collab_health/launched_by"
+LOCK_NAME = "collab-health-run.lock"
+
+
+@contextmanager
+def exclusive_run(instance) -> Iterator[None]:
+    """Hold the project's run lock for the length of a command-line run.
+
+    A run killed outright (SIGKILL, a power cut) cannot tidy up: Dagster still shows it as
+    started and its DuckDB pool slot stays claimed, so every later run would wait for that
+    slot for ever. Holding the lock proves no other command-line run is alive, so any
+    command-line run still marked as started is dead: it is marked failed and its slots freed.
+    """
+    lock_path = Path(os.environ["DAGSTER_HOME"]) / LOCK_NAME
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit("collab-health: another run is in progress (lock held on " f"{lock_path}); not starting a second one.")
+        from dagster import DagsterRunStatus, RunsFilter
+
+        unfinished = instance.get_runs(
+            RunsFilter(
+                tags={LAUNCHER_TAG: "cli"},
+                statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED],
+            )
+        )
+        for run in unfinished:
+            instance.report_run_failed(run, "The process running it ended without finishing (killed or crashed).")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            print(f"collab-health: run {run.run_id} had been killed; marked failed and its pool slots freed.")
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
@@ -60,10 +100,11 @@ def run_nightly() -> int:
     job = defs.resolve_job_def("nightly")
     warehouse_path = ProjectPaths.from_env().warehouse_path
     print(f"collab-health: running job 'nightly' ({time.monotonic() - started:.0f} s so far)", flush=True)
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.get() as instance, exclusive_run(instance):
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags={LAUNCHER_TAG: "cli"},
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     elapsed = time.monotonic() - started

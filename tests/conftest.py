@@ -54,6 +54,8 @@ collaborations:
       - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}
 """
 
+#: The pseudonymisation key of the tiny project: a secret that must appear nowhere.
+TINY_KEY = "tiny-project-secret-key-3f9a"
 #: Secrets the marts must never contain: a respondent id and a free-text comment.
 RESPONDENT_ID_SAMPLE = "alice.smith@example.nhs.uk"
 FREE_TEXT_SAMPLE = "free text that must never be stored"
@@ -124,21 +126,29 @@ def write_wilder_export(folder: Path, collaborations_file: Path) -> None:
         (folder / name).write_bytes(content)
 
 
+def make_tiny_project(root: Path) -> dict[str, str]:
+    """Lay out the tiny inputs under `root`; returns the environment pointing the pipeline there."""
+    config = root / "config"
+    shutil.copytree(CODEBOOK_DIR, config / "instruments")
+    (config / "collaborations.yaml").write_text(TINY_COLLABORATIONS, encoding="utf-8")
+    write_tiny_export(root / "sources" / "diagnostic" / "tiny_wave1.csv")
+    write_wilder_export(root / "sources" / "diagnostic", config / "collaborations.yaml")
+    write_tiny_ae(root / "sources" / "monthly_ae")
+    return {
+        "COLLAB_HEALTH_DATA_DIR": str(root / "var"),
+        "COLLAB_HEALTH_CONFIG_DIR": str(config),
+        "COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(root / "sources" / "diagnostic"),
+        "COLLAB_HEALTH_MONTHLY_AE_SOURCE": str(root / "sources" / "monthly_ae"),
+        "COLLAB_HEALTH_ORGANISATIONS_SOURCE": str(SAMPLE_ODS),
+        "COLLAB_HEALTH_WAREHOUSE": str(root / "var" / "warehouse" / "build" / "collab_health.duckdb"),
+        "COLLAB_HEALTH_PSEUDONYM_KEY": TINY_KEY,
+    }
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment pointing the pipeline at tiny inputs and a temporary warehouse."""
-    config = tmp_path / "config"
-    shutil.copytree(CODEBOOK_DIR, config / "instruments")
-    (config / "collaborations.yaml").write_text(TINY_COLLABORATIONS, encoding="utf-8")
-    write_tiny_export(tmp_path / "sources" / "diagnostic" / "tiny_wave1.csv")
-    write_wilder_export(tmp_path / "sources" / "diagnostic", config / "collaborations.yaml")
-    write_tiny_ae(tmp_path / "sources" / "monthly_ae")
-    monkeypatch.setenv("COLLAB_HEALTH_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("COLLAB_HEALTH_CONFIG_DIR", str(config))
-    monkeypatch.setenv("COLLAB_HEALTH_DIAGNOSTIC_SOURCE", str(tmp_path / "sources" / "diagnostic"))
-    monkeypatch.setenv("COLLAB_HEALTH_MONTHLY_AE_SOURCE", str(tmp_path / "sources" / "monthly_ae"))
-    monkeypatch.setenv("COLLAB_HEALTH_ORGANISATIONS_SOURCE", str(SAMPLE_ODS))
-    monkeypatch.setenv("COLLAB_HEALTH_WAREHOUSE", str(tmp_path / "var" / "warehouse" / "collab_health.duckdb"))
-    monkeypatch.setenv("COLLAB_HEALTH_PSEUDONYM_KEY", "tiny-project-test-key")
+    for name, value in make_tiny_project(tmp_path).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("COLLAB_HEALTH_MODE", raising=False)
     return tmp_path
