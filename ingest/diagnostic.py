@@ -40,6 +40,11 @@ UK_DATETIME_FORMATS = (
     "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
 )
+#: dd/mm/yy: read with a two-digit year (never as the year 0024).
+TWO_DIGIT_YEAR = r"^\d{1,2}/\d{1,2}/\d{2}(\s|$)"
+TWO_DIGIT_YEAR_FORMATS = ("%d/%m/%y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%y")
+#: Submission times outside these years are typing or export errors.
+PLAUSIBLE_YEARS = (2000, 2099)
 OTHER_ROLE = "other"
 
 RESPONDENTS_SCHEMA = {
@@ -167,6 +172,7 @@ def read_diagnostic_export(
         "source_row",
         "n_fields",
         "extra_fields",
+        "swallowed_rows",
         *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in layout.fields.items()],
         *[pl.col(f"c{pos}").alias(item_columns[item_id]) for item_id, pos in layout.items.items()],
     )
@@ -174,8 +180,16 @@ def read_diagnostic_export(
         rows = rows.with_columns(role_group=pl.lit(None, dtype=pl.String))
     roles = {normalise_label(r): r for r in codebook.role_groups}
     rows = rows.with_columns(
-        submitted=pl.coalesce(
-            [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
+        submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
+        .then(
+            pl.coalesce(
+                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in TWO_DIGIT_YEAR_FORMATS]
+            )
+        )
+        .otherwise(
+            pl.coalesce(
+                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
+            )
         ),
         wave_number=pl.col("wave").str.extract(r"(?i)^(?:wave\s*)?(\d+)$").cast(pl.Int32, strict=False),
         org=_map_distinct(rows, "organisation", organisations.code_for),
@@ -185,13 +199,12 @@ def read_diagnostic_export(
 
     problems: list[pl.DataFrame] = []
 
-    def flag(mask: pl.Expr, reason: str, column: str | None = None, show_value: bool = False) -> None:
+    # The quarantine never holds a cell's content: in a shifted or hand-edited export any
+    # cell may hold an id, a name or free text. File, row, column and reason locate it.
+    def flag(mask: pl.Expr, reason: str, column: str | None = None) -> None:
         bad = rows.filter(mask)
         if bad.height:
-            value = pl.col(column) if (column and show_value) else None
-            problems.append(
-                quarantine_rows(bad, source_file=source, reason=reason, column_name=column, value=value)
-            )
+            problems.append(quarantine_rows(bad, source_file=source, reason=reason, column_name=column))
 
     def empty(column: str) -> pl.Expr:
         return pl.col(column).is_null() | (pl.col(column) == "")
@@ -205,17 +218,21 @@ def read_diagnostic_export(
         usable & pl.col("submitted").is_null(),
         "submission time is not a UK date (dd/mm/yyyy hh:mm)",
         "submitted_at",
-        show_value=True,
+    )
+    year = pl.col("submitted").dt.year()
+    flag(
+        usable & pl.col("submitted").is_not_null() & ((year < PLAUSIBLE_YEARS[0]) | (year > PLAUSIBLE_YEARS[1])),
+        f"submission time is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}",
+        "submitted_at",
     )
     flag(usable & empty("organisation"), "organisation is empty", "organisation")
     flag(
         usable & ~empty("organisation") & pl.col("org").is_null(),
         "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
         "organisation",
-        show_value=True,
     )
     flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
-    flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave", show_value=True)
+    flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave")
 
     quarantine = pl.concat(problems) if problems else empty_quarantine()
     valid = rows.join(quarantine.select("source_row").unique(), on="source_row", how="anti")
@@ -395,7 +412,6 @@ def _quarantine_undeclared(
             source_file=pl.col("source_file"),
             reason=pl.format("collaboration '{}' wave {} is not declared in the collaborations file", "collaboration_id", "wave"),
             column_name="collaboration",
-            value=pl.col("collaboration_id"),
         ),
         quarantine_rows(
             outsiders,
@@ -404,7 +420,6 @@ def _quarantine_undeclared(
                 "organisation is not a member of '{}' during wave {} fieldwork", "collaboration_id", "wave"
             ),
             column_name="organisation",
-            value=pl.col("organisation_code"),
         ),
     ]
     return member, pl.concat(entries)

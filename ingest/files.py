@@ -85,9 +85,16 @@ def read_text_table(path: Path) -> TextTable:
     raise InputFileError(f"{path.name}: unsupported file type {suffix!r} (expected {', '.join(SUPPORTED_SUFFIXES)})")
 
 
-def _table(path: Path, encoding: str, records: list[list[str | None]]) -> TextTable:
+def _swallowed(record: list[str], width: int) -> bool:
+    """A quoted cell running over several lines and holding a row's worth of commas: a
+    stray quote that swallowed the rows after it."""
+    return any("\n" in cell and cell.count(",") >= max(2, width // 2) for cell in record if cell)
+
+
+def _table(path: Path, encoding: str, records: list[list[str | None]], multiline: bool = False) -> TextTable:
     """Rows as text columns ``c0..cN`` (one per header cell; "" becomes null), with each
-    record's field count and whether it had values beyond the header."""
+    record's field count, whether it had values beyond the header and (when some cell runs
+    over several lines) whether it swallowed what look like further rows."""
     if not records or not any((cell or "").strip() for cell in records[0]):
         raise InputFileError(f"{path.name}: the file is empty (no header row)")
     headers = [cell or "" for cell in records[0]]
@@ -103,8 +110,15 @@ def _table(path: Path, encoding: str, records: list[list[str | None]]) -> TextTa
             **{name: list(values) for name, values in zip(names, columns)},
             "n_fields": [len(r) for r in data],
             "extra_fields": [len(r) > width and any((c or "").strip() for c in r[width:]) for r in data],
+            "swallowed_rows": [multiline and _swallowed(r, width) for r in data],
         },
-        schema={"source_row": pl.Int64, **{name: pl.String for name in names}, "n_fields": pl.Int64, "extra_fields": pl.Boolean},
+        schema={
+            "source_row": pl.Int64,
+            **{name: pl.String for name in names},
+            "n_fields": pl.Int64,
+            "extra_fields": pl.Boolean,
+            "swallowed_rows": pl.Boolean,
+        },
     ).with_columns(pl.col(names).replace("", None))
     return TextTable(path=path, encoding=encoding, headers=headers, rows=rows)
 
@@ -122,10 +136,12 @@ def read_text_csv(path: Path) -> TextTable:
     if "\x00" in text:
         raise InputFileError(f"{path.name}: contains NUL bytes; not a text CSV file")
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        # strict: an unclosed quote at the end of the file is an error, not a silent merge.
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as error:
-        raise InputFileError(f"{path.name}: not a readable CSV file ({error})") from error
-    return _table(path, encoding, records)
+        raise InputFileError(f"{path.name}: not a readable CSV file ({error}; an unclosed quote?)") from error
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return _table(path, encoding, records, multiline=lines > len(records))
 
 
 def read_text_xlsx(path: Path) -> TextTable:
@@ -153,6 +169,10 @@ def structural_problems(table: TextTable) -> list[tuple[pl.Expr, str]]:
             f"row has fewer fields than the header ({width}): a truncated or broken line",
         ),
         (pl.col("extra_fields"), f"row has values beyond the header's {width} columns"),
+        (
+            pl.col("swallowed_rows"),
+            "a quoted cell runs over several lines holding what look like further rows: a stray quote?",
+        ),
     ]
 
 

@@ -129,6 +129,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
         "source_row",
         "n_fields",
         "extra_fields",
+        "swallowed_rows",
         *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in positions.items()],
     ).with_columns(
         [pl.lit(None, dtype=pl.String).alias(c.name) for c in COLUMNS if c.name not in positions]

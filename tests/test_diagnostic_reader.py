@@ -108,7 +108,7 @@ def test_organisation_names_mapped_through_the_reference_never_guessed(tmp_path,
     result = read_diagnostic_export(path, codebooks, KEY, matcher)
     assert result.tables["diagnostic_respondents"]["organisation_code"].to_list()[0] == "R1H"
     unmatched = result.quarantine.filter(pl.col("source_row") == 9).row(0, named=True)
-    assert (unmatched["column_name"], unmatched["value"]) == ("organisation", "Barts Hospital")
+    assert (unmatched["column_name"], unmatched["value"]) == ("organisation", None)  # located, not copied
 
 
 def test_a_respondent_in_two_files_keeps_only_the_latest_submission(tmp_path, codebooks):

@@ -52,6 +52,13 @@ def main():
     header = [h.upper() + "  " if i < 6 else h for i, h in enumerate(HEADER)]
     write("messy_headers.csv", text([row("h1")], header=header))
     write("csv_named_xlsx.xlsx", text(good))
+    # A stray quote opens a cell that swallows the next rows, closed by another stray quote.
+    swallow = text([row("q1"), row("q2", org='R1H "main site'), row("q3"), row("q4"), row("q5", org='RF4"'), row("q6")])
+    write("stray_quote.csv", swallow.replace('"R1H ""main site"', '"R1H main site').replace('"RF4"""', 'RF4"'))
+    write("unclosed_quote.csv", text([row("u1"), row("u2")]) + 'u3,06/08/2024 09:00,"R1H,Clinical lead\r\n')
+    write("two_digit_and_impossible_years.csv", text([row("y1", when="06/08/24 09:15"), row("y2", when="06/08/9999 09:15"), row("y3", when="06/08/1899")]))
+    shifted = [row("s1"), ["s2", "alice.smith@nhs.net", "my line manager bullies me", "Clinical lead", "tiny", "wave one"] + ["Agree"] * len(ITEMS)]
+    write("shifted_personal_data.csv", text(shifted))
 
     book = Workbook()
     sheet = book.active
