@@ -66,6 +66,13 @@ class Scale(BaseModel):
         outside = {k: v for k, v in self.labels.items() if not self.min <= v <= self.max}
         if outside:
             raise ValueError(f"labels outside the scale {self.min}..{self.max}: {outside}")
+        folded = [normalise_label(label) for label in self.labels]
+        clashes = sorted({label for label in folded if folded.count(label) > 1})
+        if clashes:
+            raise ValueError(f"labels that are the same once case and spacing are ignored: {clashes}")
+        both = sorted(set(folded) & {normalise_label(m) for m in self.missing})
+        if both:
+            raise ValueError(f"labels listed both as answers and as missing: {both}")
         return self
 
     def label_values(self) -> dict[str, int]:

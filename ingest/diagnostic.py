@@ -179,6 +179,8 @@ def read_diagnostic_export(
     if "role_group" not in rows.columns:
         rows = rows.with_columns(role_group=pl.lit(None, dtype=pl.String))
     roles = {normalise_label(r): r for r in codebook.role_groups}
+    # Respondent ids compare ignoring case and spacing (an email typed twice, say).
+    rows = rows.with_columns(pl.col("respondent_id").str.to_lowercase())
     rows = rows.with_columns(
         submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
         .then(

@@ -63,7 +63,7 @@ def test_free_text_and_raw_ids_never_leave_the_reader(tmp_path, codebooks):
     )
     assert RESPONDENT_ID_SAMPLE not in text
     assert FREE_TEXT_SAMPLE not in text
-    assert pseudonymise(RESPONDENT_ID_SAMPLE, KEY) in text
+    assert pseudonymise(RESPONDENT_ID_SAMPLE.lower(), KEY) in text
 
 
 def test_unknown_instrument_rejected_naming_file_and_columns(tmp_path, codebooks):
@@ -73,11 +73,22 @@ def test_unknown_instrument_rejected_naming_file_and_columns(tmp_path, codebooks
         read_diagnostic_export(path, codebooks, KEY)
 
 
-def test_invalid_codebook_error_names_file_and_problem(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("characteristic: use_of_data", "characteristic: use_of_dta"), r"undeclared characteristics: use_of_dta"),
+        (("    Agree: 4", "    Agree: 4\n    'agree ': 5"), r"same once case and spacing are ignored: \['agree'\]"),
+        (('missing: ["Don\'t know"', 'missing: ["Agree", "Don\'t know"'), r"both as answers and as missing: \['agree'\]"),
+        (("  max: 5", "  max: 3"), r"labels outside the scale 1..3"),
+        (("    pattern: '^SP1\\b'", "    pattern: '^SP1('"), r"not a valid regular expression"),
+    ],
+)
+def test_invalid_codebook_error_names_file_and_problem(tmp_path, change, message):
     document = (CODEBOOK_DIR / "collab_health_core.yaml").read_text()
+    assert change[0] in document
     path = tmp_path / "broken.yaml"
-    path.write_text(document.replace("characteristic: use_of_data", "characteristic: use_of_dta", 1))
-    with pytest.raises(CodebookError, match=r"broken.yaml.*undeclared characteristics: use_of_dta"):
+    path.write_text(document.replace(*change, 1))
+    with pytest.raises(CodebookError, match=rf"broken.yaml: invalid codebook: .*{message}"):
         load_codebook(path)
 
 

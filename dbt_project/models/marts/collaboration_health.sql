@@ -77,6 +77,8 @@ published as (
         characteristic_id as characteristic,
         characteristic_name,
         instrument_id,
+        scale_min,
+        scale_max,
         case when not is_suppressed then round(raw_score, 2) end as score,
         case when not is_suppressed and standard_error is not null
             then round(greatest(scale_min, raw_score - 1.96 * standard_error), 2) end as ci_low,
@@ -87,6 +89,7 @@ published as (
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
         case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
         case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+        case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
     from scored
 )
@@ -97,13 +100,16 @@ select
     characteristic,
     characteristic_name,
     instrument_id,
+    cast(scale_min as integer) as scale_min,
+    cast(scale_max as integer) as scale_max,
     score,
     ci_low,
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     cast(n_organisations as integer) as n_organisations,
     case when not is_suppressed then raw_band end as band,
-    round(score - lag(score) over (partition by collaboration_id, characteristic order by wave), 2) as score_change,
+    round(unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave), 2)
+        as score_change,
     perception_gap,
     cronbach_alpha,
     is_suppressed

@@ -1,6 +1,9 @@
 -- Collaboration health per member organisation: the organisation's respondents only.
 -- 95% interval: score ± 1.96 × s / sqrt(n), clipped to the scale. Organisations with fewer
--- than var('min_group_size') respondents are suppressed (their count stays visible).
+-- than var('min_group_size') respondents are suppressed (their count stays visible), and so
+-- (complementary suppression) are the next smallest organisations until the suppressed
+-- ones hold at least that many respondents together: otherwise one small organisation's
+-- score could be recovered from the collaboration score minus the others'.
 {%- set min_group = var('min_group_size') %}
 with organisation_scores as (
     select * from {{ ref('int_organisation_characteristic_scores') }}
@@ -21,7 +24,15 @@ scored as (
         characteristics.scale_min,
         characteristics.scale_max,
         sqrt(organisation_scores.respondent_variance / organisation_scores.n_respondents) as standard_error,
-        organisation_scores.n_respondents < {{ min_group }} as is_suppressed,
+        organisation_scores.n_respondents < {{ min_group }} as is_small_group,
+        max(case when organisation_scores.n_respondents < {{ min_group }} then 1 else 0 end) over (
+            partition by organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
+        ) = 1 as has_small_group,
+        coalesce(sum(organisation_scores.n_respondents) over (
+            partition by organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
+            order by organisation_scores.n_respondents, organisation_scores.organisation_code
+            rows between unbounded preceding and 1 preceding
+        ), 0) as n_respondents_smaller,
         alpha.cronbach_alpha as raw_alpha
     from organisation_scores
     inner join characteristics
@@ -34,6 +45,17 @@ scored as (
         and organisation_scores.characteristic_id = alpha.characteristic_id
 ),
 
+flagged as (
+    select
+        *,
+        is_small_group or (has_small_group and n_respondents_smaller < {{ min_group }}) as is_suppressed,
+        case
+            when is_small_group then 'small_group'
+            when has_small_group and n_respondents_smaller < {{ min_group }} then 'complementary'
+        end as suppression_reason
+    from scored
+),
+
 published as (
     select
         collaboration_id,
@@ -42,6 +64,8 @@ published as (
         characteristic_id as characteristic,
         characteristic_name,
         instrument_id,
+        scale_min,
+        scale_max,
         case when not is_suppressed then round(organisation_score, 2) end as score,
         case when not is_suppressed and standard_error is not null
             then round(greatest(scale_min, organisation_score - 1.96 * standard_error), 2) end as ci_low,
@@ -50,8 +74,10 @@ published as (
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
         case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
-        is_suppressed
-    from scored
+        case when not is_suppressed then organisation_score end as unrounded_score,
+        is_suppressed,
+        suppression_reason
+    from flagged
 )
 
 select
@@ -61,14 +87,17 @@ select
     characteristic,
     characteristic_name,
     instrument_id,
+    cast(scale_min as integer) as scale_min,
+    cast(scale_max as integer) as scale_max,
     score,
     ci_low,
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     band,
-    round(score - lag(score) over (
+    round(unrounded_score - lag(unrounded_score) over (
         partition by collaboration_id, organisation_code, characteristic order by wave
     ), 2) as score_change,
     cronbach_alpha,
-    is_suppressed
+    is_suppressed,
+    suppression_reason
 from published
