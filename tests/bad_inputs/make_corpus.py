@@ -1,7 +1,8 @@
-"""Writes the diagnostic bad-input corpus (committed beside this script).
+"""Writes the bad-input corpora (committed beside this script): diagnostic exports and
+Monthly A&E files.
 
-Run from the project root: `.venv/bin/python tests/bad_inputs/make_diagnostic_corpus.py`.
-Every file is small and synthetic; what each must produce is in EXPECTED.yaml.
+Run from the project root: `.venv/bin/python tests/bad_inputs/make_corpus.py`.
+Every file is small and synthetic; what each must produce is in each folder's EXPECTED.yaml.
 """
 
 import csv
@@ -11,6 +12,44 @@ from pathlib import Path
 from openpyxl import Workbook
 
 HERE = Path(__file__).resolve().parent / "diagnostic"
+AE_HERE = Path(__file__).resolve().parent / "monthly_ae"
+AE_HEADER = (
+    "Period,Org Code,Parent Org,Org name,A&E attendances Type 1,A&E attendances Type 2,"
+    "A&E attendances Other A&E Department,Attendances over 4hrs Type 1,Attendances over 4hrs Type 2,"
+    "Attendances over 4hrs Other Department,Emergency admissions via A&E - Type 1"
+)
+
+
+def ae(month, org, values="100,0,50,20,0,5,30"):
+    return f"MSitAE-{month}-2024,{org},NHS ENGLAND LONDON ,SOME TRUST,{values}"
+
+
+def write_ae(name, lines):
+    (AE_HERE / name).write_bytes(lines if isinstance(lines, bytes) else ("\n".join(lines) + "\n").encode())
+
+
+def main_monthly_ae():
+    AE_HERE.mkdir(parents=True, exist_ok=True)
+    write_ae("Monthly-AE-March-2024-bad-rows.csv", [
+        AE_HEADER,
+        ae("MARCH", "R1H"),
+        ae("MARCH", "RF4", "100,0,n/a,20,0,5,30"),
+        ae("MARCHH", "RQX"),
+        ae("MARCH", "THE WHOLE OF LONDON"),
+        ae("MARCH", "RAL", "-5,0,50,20,0,5,30"),
+        ae("MARCH", "RKE", ",0,50,20,0,5,30"),
+        "",
+        ae("MARCH", "R1H", "101,0,50,20,0,5,30"),
+    ])
+    write_ae("Monthly-AE-April-2024-not-ae.csv", ["Month,Trust,Attendances", "April 2024,R1H,100"])
+    write_ae("Monthly-AE-May-2024-binary.csv", b"PK\x03\x04\x00\x00binary")
+    write_ae("Monthly-AE-June-2024-reordered.csv", [
+        "Org Code,Period,Attendances over 4hrs Type 1,A&E attendances Type 1,A&E attendances Type 2,"
+        "A&E attendances Other A&E Department,Attendances over 4hrs Type 2,Attendances over 4hrs Other Department,,x",
+        "R1H,MSitAE-JUNE-2024,20,100,0,50,0,5,,",
+        "England,MSitAE-JUNE-2024,20,100,0,50,0,5,,",
+    ])
+    write_ae("Monthly-AE-July-2024-empty.csv", b"")
 ITEMS = ["SP1", "SP2", "CV1", "CV2", "TR1", "TR2", "AH1", "AH2", "RS1", "RS2", "SG1", "SG2", "LD1", "LD2", "CP1", "CP2", "UD1", "UD2"]
 HEADER = ["Respondent ID", "Submitted", "Organisation", "Role group", "Collaboration", "Wave"] + [f"{i}. question" for i in ITEMS]
 
@@ -72,3 +111,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    main_monthly_ae()
