@@ -80,10 +80,8 @@ published as (
         scale_min,
         scale_max,
         case when not is_suppressed then round(raw_score, 2) end as score,
-        case when not is_suppressed and standard_error is not null
-            then round(greatest(scale_min, raw_score - 1.96 * standard_error), 2) end as ci_low,
-        case when not is_suppressed and standard_error is not null
-            then round(least(scale_max, raw_score + 1.96 * standard_error), 2) end as ci_high,
+        {{ interval_bound('raw_score', 'standard_error', 'low') }} as ci_low,
+        {{ interval_bound('raw_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         n_organisations,
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,

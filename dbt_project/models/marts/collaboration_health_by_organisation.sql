@@ -67,10 +67,8 @@ published as (
         scale_min,
         scale_max,
         case when not is_suppressed then round(organisation_score, 2) end as score,
-        case when not is_suppressed and standard_error is not null
-            then round(greatest(scale_min, organisation_score - 1.96 * standard_error), 2) end as ci_low,
-        case when not is_suppressed and standard_error is not null
-            then round(least(scale_max, organisation_score + 1.96 * standard_error), 2) end as ci_high,
+        {{ interval_bound('organisation_score', 'standard_error', 'low') }} as ci_low,
+        {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
         case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
