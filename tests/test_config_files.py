@@ -29,3 +29,22 @@ def test_invalid_collaborations_name_file_and_entry(tmp_path, change, message):
     path.write_text(TINY_COLLABORATIONS.replace(*change))
     with pytest.raises(CollaborationsError, match=rf"collaborations.yaml: invalid collaborations file: .*{message}"):
         load_collaborations(path)
+
+
+def test_pulled_file_names_never_leave_the_landing_folder(tmp_path):
+    from ingest.landing import pull_folder
+
+    source, landing = tmp_path / "source", tmp_path / "landing"
+    source.mkdir()
+    (source / "..evil.csv").write_text("x\n")
+    (source / "ok.xlsx").write_bytes(b"x")
+    (source / "~$ok.xlsx").write_bytes(b"office lock file")
+    (tmp_path / "outside.csv").write_text("secret\n")
+    (source / "link.csv").symlink_to(tmp_path / "outside.csv")
+    pulled = pull_folder(source, (".csv", ".xlsx"), landing)
+    # Hidden files ("..evil.csv") and Office lock files are not inputs; the rest are copied
+    # under their base name only.
+    assert sorted(p.name for p in pulled) == ["link.csv", "ok.xlsx"]
+    for path in landing.iterdir():
+        assert path.resolve().parent == landing.resolve()
+        assert not path.is_symlink()  # a copy of the bytes, not a link out of landing
