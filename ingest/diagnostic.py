@@ -29,7 +29,7 @@ from ingest.quarantine import (
     KEPT_ROW,
     IngestResult,
     concat_results,
-    empty_quarantine,
+    RowProblems,
     quarantine_rows,
     split_repeats,
 )
@@ -199,14 +199,10 @@ def read_diagnostic_export(
         role=_map_distinct(rows, "role_group", lambda r: roles.get(normalise_label(r), OTHER_ROLE)),
     )
 
-    problems: list[pl.DataFrame] = []
-
     # The quarantine never holds a cell's content: in a shifted or hand-edited export any
     # cell may hold an id, a name or free text. File, row, column and reason locate it.
-    def flag(mask: pl.Expr, reason: str, column: str | None = None) -> None:
-        bad = rows.filter(mask)
-        if bad.height:
-            problems.append(quarantine_rows(bad, source_file=source, reason=reason, column_name=column))
+    problems = RowProblems(rows, source, copy_values=False)
+    flag = problems.flag
 
     def empty(column: str) -> pl.Expr:
         return pl.col(column).is_null() | (pl.col(column) == "")
@@ -236,8 +232,8 @@ def read_diagnostic_export(
     flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
     flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave")
 
-    quarantine = pl.concat(problems) if problems else empty_quarantine()
-    valid = rows.join(quarantine.select("source_row").unique(), on="source_row", how="anti")
+    quarantine = problems.quarantine()
+    valid = problems.passing()
 
     # Duplicate submissions: keep each respondent's latest (on a tie, the later row in the file).
     kept, superseded = split_repeats(

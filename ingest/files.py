@@ -40,9 +40,6 @@ class TextTable:
     headers: list[str]
     rows: pl.DataFrame
 
-    def column_for(self, position: int) -> str:
-        return f"c{position}"
-
 
 def normalise_label(text: str | None) -> str:
     """Fold a header or answer label for matching: case, spacing, curly quotes, accents."""

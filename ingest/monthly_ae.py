@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
-from ingest.quarantine import KEPT_FILE, KEPT_ROW, IngestResult, concat_results, quarantine_rows, split_repeats
+from ingest.quarantine import KEPT_FILE, KEPT_ROW, IngestResult, RowProblems, concat_results, split_repeats
 
 MONTHS = {
     name: number
@@ -137,15 +137,8 @@ def read_monthly_ae(path: Path) -> IngestResult:
     mapped = [c.name for c in COLUMNS]
     rows = rows.with_columns(period_month=parse_period(pl.col("period")))
 
-    problems: list[pl.DataFrame] = []
-
-    def flag(mask: pl.Expr, reason: str, column: str | None = None) -> None:
-        bad = rows.filter(mask)
-        if bad.height:
-            value = pl.col(column) if column else None
-            problems.append(
-                quarantine_rows(bad, source_file=source, reason=reason, column_name=column, value=value)
-            )
+    problems = RowProblems(rows, source, copy_values=True)  # published statistics: safe to copy
+    flag = problems.flag
 
     is_blank = blank_row_mask(rows, mapped)
     # The national total row, whatever its label: labelled "total", or equal in every
@@ -180,8 +173,8 @@ def read_monthly_ae(path: Path) -> IngestResult:
         if name in REQUIRED_COUNTS:
             flag(usable & empty, "required count is empty", name)
 
-    flagged = pl.concat(problems) if problems else quarantine_rows(rows.clear(), source_file=source, reason="")
-    candidates = rows.join(flagged.select("source_row").unique(), on="source_row", how="anti")
+    flagged = problems.quarantine()
+    candidates = problems.passing()
 
     # A file holds one row per organisation and month: later repeats are quarantined.
     candidates, repeats = split_repeats(

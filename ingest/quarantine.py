@@ -53,6 +53,30 @@ def quarantine_rows(
     )
 
 
+class RowProblems:
+    """A reader's row rules: each `flag` quarantines the rows its mask picks, with a reason;
+    `passing` is then what no rule picked. `copy_values` keeps the offending cell's text
+    (safe for published statistics, never for survey exports)."""
+
+    def __init__(self, rows: pl.DataFrame, source_file: str, copy_values: bool):
+        self.rows, self.source_file, self.copy_values = rows, source_file, copy_values
+        self._entries: list[pl.DataFrame] = []
+
+    def flag(self, mask: pl.Expr, reason: str, column: str | None = None) -> None:
+        bad = self.rows.filter(mask)
+        if bad.height:
+            value = pl.col(column) if (column and self.copy_values) else None
+            self._entries.append(
+                quarantine_rows(bad, source_file=self.source_file, reason=reason, column_name=column, value=value)
+            )
+
+    def quarantine(self) -> pl.DataFrame:
+        return pl.concat(self._entries) if self._entries else empty_quarantine()
+
+    def passing(self) -> pl.DataFrame:
+        return self.rows.join(self.quarantine().select("source_row").unique(), on="source_row", how="anti")
+
+
 #: Columns `split_repeats` offers to its reason template: the row (and file) that was kept.
 KEPT_ROW = "_kept_row"
 KEPT_FILE = "_kept_file"
