@@ -1,0 +1,385 @@
+"""`pull_source`: folders, globs and http(s) URLs pulled into landing, all or nothing.
+
+Files are served by a real HTTP server on 127.0.0.1 (a background thread), whose routes
+can fail, stall, cut a body short or redirect, and which counts the requests it saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from ingest.landing import PulledFile, PullError, pull_folder, pull_source
+
+SUFFIXES = (".csv", ".xlsx")
+PAST = 1_000_000_000  # an mtime long ago: a rewrite of the file would change it
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+class Site:
+    """What the test server serves, and what it saw."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.release = threading.Event()  # wakes stalled handlers at teardown
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        site: Site = self.server.site
+        path = urlsplit(self.path).path
+        site.hits[path] += 1
+        site.routes.get(path, status(404))(self)
+
+    def log_message(self, *args):
+        pass
+
+
+def body(data: bytes, code: int = 200) -> Route:
+    def route(handler):
+        handler.send_response(code)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    return route
+
+
+def status(code: int) -> Route:
+    return body(f"status {code}\n".encode(), code)
+
+
+def fail_first(times: int, failure: Route, then: Route) -> Route:
+    calls = Counter()
+
+    def route(handler):
+        calls["n"] += 1
+        (failure if calls["n"] <= times else then)(handler)
+
+    return route
+
+
+def truncated(sent: int, announced: int) -> Route:
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(announced))
+        handler.end_headers()
+        handler.wfile.write(b"x" * sent)
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    return route
+
+
+def redirect(location: str) -> Route:
+    def route(handler):
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return route
+
+
+@pytest.fixture
+def site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.site = Site(server.server_address[1])
+    server.handle_error = lambda request, address: None  # clients that gave up are expected
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield server.site
+    server.site.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def pull(locations, landing, **options):
+    options = {"timeout": 2.0, "retries": 3, "backoff": 0.001} | options
+    return pull_source(locations, SUFFIXES, landing, **options)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file in `folder` (temporary files included) with its bytes and mtime."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    """A landing folder holding last night's good data, with old mtimes."""
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    for name, data in {"a.csv": b"old a\n", "gone.csv": b"old gone\n"}.items():
+        (folder / name).write_bytes(data)
+        os.utime(folder / name, (PAST, PAST))
+    return folder
+
+
+def test_downloads_a_file_by_its_url_name(site, tmp_path):
+    site.routes["/files/My%20Data.csv"] = body(b"x,y\n1,2\n")
+    landing = tmp_path / "new" / "landing"
+    pulled = pull([site.url("/files/My%20Data.csv?token=secret&v=2")], landing)
+    assert pulled == [PulledFile("My Data.csv", sha(b"x,y\n1,2\n"), 8, True)]
+    assert [p.name for p in landing.iterdir()] == ["My Data.csv"]  # no temporary file left
+    assert (landing / "My Data.csv").read_bytes() == b"x,y\n1,2\n"
+
+
+def test_unchanged_file_is_not_rewritten_and_changed_file_is(site, tmp_path):
+    site.routes["/a.csv"] = body(b"one\n")
+    landing = tmp_path / "landing"
+    assert pull([site.url("/a.csv")], landing)[0].changed
+    os.utime(landing / "a.csv", (PAST, PAST))
+
+    again = pull([site.url("/a.csv")], landing)
+    assert again == [PulledFile("a.csv", sha(b"one\n"), 4, False)]
+    assert (landing / "a.csv").stat().st_mtime == PAST
+
+    site.routes["/a.csv"] = body(b"two!\n")
+    changed = pull([site.url("/a.csv")], landing)
+    assert changed == [PulledFile("a.csv", sha(b"two!\n"), 5, True)]
+    assert (landing / "a.csv").read_bytes() == b"two!\n"
+    assert site.hits["/a.csv"] == 3
+
+
+@pytest.mark.parametrize("code", [500, 503, 429])
+def test_server_error_that_recovers_is_retried(site, landing, code):
+    site.routes["/a.csv"] = fail_first(1, status(code), body(b"new a\n"))
+    pulled = pull([site.url("/a.csv")], landing)
+    assert site.hits["/a.csv"] == 2
+    assert pulled == [PulledFile("a.csv", sha(b"new a\n"), 6, True)]
+    assert (landing / "a.csv").read_bytes() == b"new a\n"
+    assert not (landing / "gone.csv").exists()  # success: what no location produced goes
+
+
+def test_persistent_server_error_fails_and_leaves_landing_as_it_was(site, landing):
+    site.routes["/a.csv"] = status(500)
+    before = snapshot(landing)
+    url = site.url("/a.csv")
+    with pytest.raises(PullError) as failure:
+        pull([url], landing, retries=3)
+    assert str(failure.value) == f"{url}: HTTP 500 after 4 attempts"
+    assert site.hits["/a.csv"] == 4
+    assert snapshot(landing) == before  # contents, mtimes, the stale file: all kept
+
+
+def test_client_error_is_not_retried(site, landing):
+    before = snapshot(landing)
+    with pytest.raises(PullError, match=r"/missing\.csv: HTTP 404$"):
+        pull([site.url("/missing.csv")], landing, retries=3)
+    assert site.hits["/missing.csv"] == 1
+    assert snapshot(landing) == before
+
+
+def test_no_response_within_the_timeout_fails(site, landing):
+    site.routes["/slow.csv"] = lambda handler: site.release.wait(5)
+    before = snapshot(landing)
+    started = time.monotonic()
+    with pytest.raises(PullError, match=r"/slow\.csv: timed out after 0\.5 s .*\(2 attempts\)"):
+        pull([site.url("/slow.csv")], landing, timeout=0.5, retries=1)
+    assert time.monotonic() - started < 3
+    assert site.hits["/slow.csv"] == 2
+    assert snapshot(landing) == before
+
+
+def test_body_that_stalls_times_out(site, landing):
+    def stall(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        handler.wfile.write(b"x" * 10)
+        handler.wfile.flush()
+        site.release.wait(5)
+
+    site.routes["/a.csv"] = stall
+    before = snapshot(landing)
+    with pytest.raises(PullError, match=r"/a\.csv: timed out after 0\.5 s reading the body \(1 attempt\)"):
+        pull([site.url("/a.csv")], landing, timeout=0.5, retries=0)
+    assert snapshot(landing) == before
+
+
+def test_truncated_body_is_detected_retried_and_leaves_landing_as_it_was(site, landing):
+    site.routes["/a.csv"] = truncated(sent=100, announced=500)
+    before = snapshot(landing)
+    url = site.url("/a.csv")
+    with pytest.raises(PullError) as failure:
+        pull([url], landing, retries=1)
+    assert str(failure.value) == f"{url}: body truncated: got 100 of 500 bytes (2 attempts)"
+    assert site.hits["/a.csv"] == 2
+    assert snapshot(landing) == before
+
+
+def test_truncated_body_then_a_whole_one(site, landing):
+    site.routes["/a.csv"] = fail_first(1, truncated(sent=3, announced=6), body(b"whole\n"))
+    assert pull([site.url("/a.csv")], landing)[0].sha256 == sha(b"whole\n")
+    assert (landing / "a.csv").read_bytes() == b"whole\n"
+
+
+def test_refused_connection_is_retried_then_fails(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/a.csv"
+    with pytest.raises(PullError, match=rf"^{url}: cannot connect: .*\(3 attempts\)$"):
+        pull([url], tmp_path / "landing", retries=2)
+
+
+def test_expected_checksum_mismatch_fails(site, landing):
+    site.routes["/a.csv"] = body(b"new a\n")
+    before = snapshot(landing)
+    with pytest.raises(PullError, match=r"/a\.csv: sha256 mismatch: got [0-9a-f]{64}, expected 0{64}$"):
+        pull([site.url("/a.csv")], landing, expected_sha256={"a.csv": "0" * 64})
+    assert snapshot(landing) == before
+    # The right checksum (any case) passes.
+    pulled = pull([site.url("/a.csv")], landing, expected_sha256={"a.csv": sha(b"new a\n").upper()})
+    assert pulled[0].changed
+
+
+def test_expected_checksum_for_a_file_no_location_provides_fails(site, landing):
+    site.routes["/a.csv"] = body(b"new a\n")
+    with pytest.raises(PullError, match="no location provides: b.csv"):
+        pull([site.url("/a.csv")], landing, expected_sha256={"b.csv": "0" * 64})
+    assert site.hits["/a.csv"] == 0  # checked before downloading anything
+
+
+def test_folder_glob_and_url_locations_together(site, tmp_path):
+    exports, ae = tmp_path / "exports", tmp_path / "data" / "ae"
+    exports.mkdir()
+    ae.mkdir(parents=True)
+    (exports / "b.xlsx").write_bytes(b"xlsx bytes")
+    (exports / "notes.txt").write_text("not an input")
+    (exports / ".hidden.csv").write_text("hidden")
+    (ae / "Monthly-AE-2024-01.csv").write_text("jan\n")
+    (ae / "Monthly-AE-2024-02.CSV").write_text("feb\n")
+    (ae / "Other-2024-01.csv").write_text("not matched\n")
+    site.routes["/ref/etr.csv"] = body(b"ods\n")
+    landing = tmp_path / "landing"
+
+    pulled = pull([str(exports), "data/ae/Monthly-AE-*", site.url("/ref/etr.csv")], landing, base_dir=tmp_path)
+    assert [p.name for p in pulled] == ["b.xlsx", "Monthly-AE-2024-01.csv", "Monthly-AE-2024-02.CSV", "etr.csv"]
+    assert all(p.changed for p in pulled)
+    assert sorted(p.name for p in landing.iterdir()) == sorted(p.name for p in pulled)
+    assert (landing / "Monthly-AE-2024-02.CSV").read_text() == "feb\n"
+    assert pulled[0] == PulledFile("b.xlsx", sha(b"xlsx bytes"), 10, True)
+
+    # A second pull (absolute glob this time) rewrites nothing; a file gone from the folder
+    # goes from landing.
+    (exports / "b.xlsx").unlink()
+    (exports / "c.csv").write_text("c\n")
+    again = pull([str(exports), str(ae / "Monthly-AE-*"), site.url("/ref/etr.csv")], landing, base_dir=tmp_path / "x")
+    assert {p.name: p.changed for p in again} == {
+        "c.csv": True, "Monthly-AE-2024-01.csv": False, "Monthly-AE-2024-02.CSV": False, "etr.csv": False,
+    }
+    assert not (landing / "b.xlsx").exists()
+
+
+def test_location_that_yields_nothing_fails(tmp_path, landing):
+    before = snapshot(landing)
+    (tmp_path / "empty").mkdir()
+    for location, message in [
+        ("nothing-*.csv", "no .csv or .xlsx files match"),
+        ("empty", "no .csv or .xlsx files in this folder"),
+        ("no-such-folder", "no such folder or file"),
+    ]:
+        with pytest.raises(PullError, match=message):
+            pull([location], landing, base_dir=tmp_path)
+    assert snapshot(landing) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/report.pdf", "report.pdf is not a .csv or .xlsx file"),
+        ("/download?file=x.csv", "download is not a .csv or .xlsx file"),  # the query is not the name
+        ("/folder/", "does not end in a usable file name"),
+        ("/x/..%2F..%2Fevil.csv", "does not end in a usable file name"),
+    ],
+)
+def test_url_without_an_accepted_file_name_fails_before_any_request(site, landing, path, message):
+    with pytest.raises(PullError, match=message):
+        pull([site.url(path)], landing)
+    assert sum(site.hits.values()) == 0
+
+
+def test_url_query_is_not_shown_in_errors(site, tmp_path):
+    with pytest.raises(PullError) as failure:
+        pull([site.url("/a.csv?token=secret")], tmp_path / "landing")
+    assert "secret" not in str(failure.value)
+    assert str(failure.value) == f"{site.url('/a.csv')}?...: HTTP 404"
+
+
+def test_only_http_urls_and_redirects_are_followed(site, tmp_path, landing):
+    (tmp_path / "local.csv").write_text("local\n")
+    with pytest.raises(PullError, match="only http:// and https:// URLs"):
+        pull([(tmp_path / "local.csv").as_uri()], landing)
+
+    site.routes["/a.csv"] = redirect(f"file://{tmp_path / 'local.csv'}")
+    before = snapshot(landing)
+    with pytest.raises(PullError, match=r"/a\.csv: redirected to a non-http\(s\) URL"):
+        pull([site.url("/a.csv")], landing)
+    assert site.hits["/a.csv"] == 1  # not retried
+    assert snapshot(landing) == before
+
+    site.routes["/a.csv"] = redirect("/storage/blob-123")
+    site.routes["/storage/blob-123"] = body(b"redirected\n")
+    assert pull([site.url("/a.csv")], landing)[0].name == "a.csv"  # named after the URL asked for
+    assert (landing / "a.csv").read_bytes() == b"redirected\n"
+
+
+def test_one_failing_location_means_nothing_changes(site, landing):
+    site.routes["/a.csv"] = body(b"new a\n")
+    site.routes["/b.csv"] = status(500)
+    before = snapshot(landing)
+    with pytest.raises(PullError, match=r"^http://127\.0\.0\.1:\d+/b\.csv: HTTP 500 after 2 attempts$"):
+        pull([site.url("/a.csv"), site.url("/b.csv")], landing, retries=1)
+    assert site.hits["/a.csv"] == 1  # it was downloaded, then thrown away
+    assert snapshot(landing) == before
+
+
+def test_two_locations_with_the_same_landing_name_fail(site, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.csv").write_text("a\n")
+    with pytest.raises(PullError, match=rf"{folder / 'a.csv'} and {site.url('/x/a.csv')} would both land as a.csv"):
+        pull([str(folder), site.url("/x/a.csv")], tmp_path / "landing")
+    assert site.hits["/x/a.csv"] == 0
+
+
+def test_pull_folder_still_mirrors_a_folder(tmp_path, landing):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "a.csv").write_bytes(b"old a\n")  # same bytes as landing already has
+    (source / "b.csv").write_bytes(b"b\n")
+    pulled = pull_folder(source, SUFFIXES, landing)
+    assert [(p.name, p.changed) for p in pulled] == [("a.csv", False), ("b.csv", True)]
+    assert (landing / "a.csv").stat().st_mtime == PAST
+    assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.csv"]
+
+    with pytest.raises(PullError, match="does not exist or is not a folder"):
+        pull_folder(tmp_path / "missing", SUFFIXES, landing)
+    # An emptied source folder is an error and no longer empties landing.
+    for path in source.iterdir():
+        path.unlink()
+    with pytest.raises(PullError, match="no .csv or .xlsx files"):
+        pull_folder(source, SUFFIXES, landing)
+    assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.csv"]
