@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
-from ingest.quarantine import KEPT_FILE, KEPT_ROW, IngestResult, RowProblems, concat_results, split_repeats
+from ingest.quarantine import IngestResult, RowProblems, combine_preferring_revised, split_repeats
 
 MONTHS = {
     name: number
@@ -80,7 +80,8 @@ ODS_CODE = r"^[A-Z0-9]{3,6}$"
 
 #: The clean table's columns, in order.
 CLEAN_SCHEMA: dict[str, pl.DataType] = {
-    "period_month": pl.Date(),
+    "period_start": pl.Date(),
+    "period_grain": pl.String(),
     "org_code": pl.String(),
     "org_name": pl.String(),
     "parent_org": pl.String(),
@@ -135,10 +136,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
         [pl.lit(None, dtype=pl.String).alias(c.name) for c in COLUMNS if c.name not in positions]
     )
     mapped = [c.name for c in COLUMNS]
-    rows = rows.with_columns(period_month=parse_period(pl.col("period")))
-
-    problems = RowProblems(rows, source, copy_values=True)  # published statistics: safe to copy
-    flag = problems.flag
+    rows = rows.with_columns(period_start=parse_period(pl.col("period")))
 
     is_blank = blank_row_mask(rows, mapped)
     # The national total row, whatever its label: labelled "total", or equal in every
@@ -152,13 +150,17 @@ def read_monthly_ae(path: Path) -> IngestResult:
         & pl.any_horizontal([count.sum() > 0 for count in counts])
         & (pl.len() >= 3)  # with two rows, equal rows would both look like totals
     ).fill_null(False)
-    is_total = labelled_total | sums_to_total
+    # Evaluated once, as columns: the rules below refer to them many times.
+    rows = rows.with_columns(_blank=is_blank, _total=labelled_total | sums_to_total)
+    is_blank, is_total = pl.col("_blank"), pl.col("_total")
     usable = ~is_blank & ~is_total
+    problems = RowProblems(rows, source, copy_values=True)  # published statistics: safe to copy
+    flag = problems.flag
     flag(is_blank, "blank row")
     flag(~is_blank & is_total, "national total row: derived from the organisation rows, not stored")
     for mask, reason in structural_problems(table):
         flag(usable & mask, reason)
-    flag(usable & pl.col("period_month").is_null(), "period is not of the form MSitAE-<MONTH>-<YEAR>", "period")
+    flag(usable & pl.col("period_start").is_null(), "period is not of the form MSitAE-<MONTH>-<YEAR>", "period")
     no_code = pl.col("org_code").is_null() | (pl.col("org_code") == "")
     flag(usable & no_code, "organisation code is empty", "org_code")
     flag(
@@ -179,7 +181,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
     # A file holds one row per organisation and month: later repeats are quarantined.
     candidates, repeats = split_repeats(
         candidates,
-        ["org_code", "period_month"],
+        ["org_code", "period_start"],
         order_by=["source_row"],
         descending=False,
         source_file=source,
@@ -197,6 +199,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
         )
         .with_columns(
             org_code=pl.col("org_code").str.to_uppercase(),
+            period_grain=pl.lit("month"),
             source_file=pl.lit(source),
         )
         .select([pl.col(name).cast(dtype) for name, dtype in CLEAN_SCHEMA.items()])
@@ -213,25 +216,5 @@ def read_monthly_ae(path: Path) -> IngestResult:
 
 
 def combine_monthly_ae(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """All files together, one row per organisation and month.
-
-    When two files hold the same organisation-month (a revised file published beside the
-    original), the row from a file whose name says "revised" wins, then the file whose name
-    sorts last; the other is quarantined naming the file and row kept.
-    """
-    tables, quarantine = concat_results(results)
-    kept, superseded = split_repeats(
-        tables["monthly_ae"].with_columns(
-            _revised=pl.col("source_file").str.to_lowercase().str.contains("revised")
-        ),
-        ["org_code", "period_month"],
-        order_by=["_revised", "source_file", "source_row"],
-        descending=True,
-        source_file=pl.col("source_file"),
-        reason="superseded by {} row {} for this organisation and month",
-        reason_columns=(KEPT_FILE, KEPT_ROW),
-        column_name="org_code",
-        value=pl.col("org_code"),
-    )
-    tables["monthly_ae"] = kept.drop("_revised")
-    return tables, pl.concat([quarantine, superseded])
+    """All files together, one row per organisation and month; a revised file wins."""
+    return combine_preferring_revised(results, "monthly_ae", ["org_code", "period_start"])

@@ -125,6 +125,31 @@ def concat_results(results: list["IngestResult"]) -> tuple[dict[str, pl.DataFram
     return tables, quarantine
 
 
+def combine_preferring_revised(
+    results: list["IngestResult"], table: str, keys: list[str]
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """All files together, one row per `keys`.
+
+    When two files hold the same key (a revised file published beside the original), the
+    row from a file whose name says "revised" wins, then the file whose name sorts last;
+    the other is quarantined naming the file and row kept.
+    """
+    tables, quarantine = concat_results(results)
+    kept, superseded = split_repeats(
+        tables[table].with_columns(_revised=pl.col("source_file").str.to_lowercase().str.contains("revised")),
+        keys,
+        order_by=["_revised", "source_file", "source_row"],
+        descending=True,
+        source_file=pl.col("source_file"),
+        reason="superseded by {} row {} for this organisation and period",
+        reason_columns=(KEPT_FILE, KEPT_ROW),
+        column_name="org_code",
+        value=pl.col("org_code"),
+    )
+    tables[table] = kept.drop("_revised")
+    return tables, pl.concat([quarantine, superseded])
+
+
 @dataclass
 class IngestResult:
     """The outcome of reading one input file."""

@@ -26,7 +26,7 @@ from ingest.organisations import read_organisations
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CODEBOOKS = PROJECT_ROOT / "config" / "instruments"
-DEFAULT_ORGANISATIONS = PROJECT_ROOT / "sample_data" / "reference" / "ods"
+DEFAULT_ORGANISATIONS = PROJECT_ROOT / "sample_data" / "reference" / "organisations"
 DEFAULT_COLLABORATIONS = PROJECT_ROOT / "config" / "collaborations.yaml"
 DEFAULT_OUTPUT = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
 SEED = 20240801

@@ -19,6 +19,8 @@ from dagster import (
     RetryPolicy,
     AssetKey,
     AssetSpec,
+    AssetsDefinition,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -29,14 +31,18 @@ from ingest.codebook import load_codebooks
 from ingest.collaborations import collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
-from ingest.landing import is_input_file, pull_folder
+from ingest.landing import PullError, is_input_file, pull_source
+from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
-from ingest.organisations import OrganisationMatcher, read_organisations
+from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
+from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
-from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
-from orchestration.resources import SAMPLE_DIAGNOSTIC_EXPORTS, DuckDBWarehouse, ProjectPaths
+from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, combine_preferring_revised, concat_results
+from ingest.spc_settings import load_spc_settings, spc_tables
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
+PUBLISHED_LAYOUTS = (AE_TIDY, STAFF_SURVEY, SHMI)
 
 
 FILE_LOADS_SCHEMA = {
@@ -51,13 +57,38 @@ FILE_LOADS_SCHEMA = {
 }
 
 
-def _pull(context: AssetExecutionContext, source: str, folder: str, paths: ProjectPaths) -> MaterializeResult:
-    pulled = pull_folder(Path(folder), SUPPORTED_SUFFIXES, paths.landing(source))
+def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> MaterializeResult:
+    """Pull one source's locations into its landing folder; a failure leaves landing as it was."""
+    config = paths.source(source)
+    landing = paths.landing(source)
+    if not config.locations:
+        # Not configured: an empty landing folder, so the source loads empty tables.
+        landing.mkdir(parents=True, exist_ok=True)
+        for stale in landing.iterdir():
+            if stale.is_file():
+                stale.unlink()
+        context.log.warning(f"{source}: no location configured (config/sources.yaml); nothing pulled")
+        return MaterializeResult(metadata={"files": 0, "configured": False})
+    try:
+        pulled = pull_source(
+            config.locations,
+            SUPPORTED_SUFFIXES,
+            landing,
+            timeout=config.timeout_seconds,
+            retries=config.retries,
+            expected_sha256=config.sha256 or None,
+        )
+    except PullError as error:
+        raise Failure(
+            description=f"{source}: pull failed, last good files kept in landing: {error}",
+            metadata={"locations": MetadataValue.json(config.locations)},
+            allow_retries=False,  # the pull has already retried with backoff
+        ) from error
     changed = [p.name for p in pulled if p.changed]
     context.log.info(f"{source}: {len(pulled)} files in landing, {len(changed)} new or changed")
     return MaterializeResult(
         metadata={
-            "source": MetadataValue.path(folder),
+            "locations": MetadataValue.json(config.locations),
             "files": len(pulled),
             "changed_files": MetadataValue.json(changed),
             "checksums": MetadataValue.json({p.name: p.sha256 for p in pulled}),
@@ -69,49 +100,73 @@ def _pull(context: AssetExecutionContext, source: str, folder: str, paths: Proje
 PULL_RETRIES = RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL)
 #: A source not pulled for two days shows as stale in the UI (one missed night warns).
 PULL_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
-PULL_OPTIONS = {"group_name": "landing", "kinds": {"file"}, "retry_policy": PULL_RETRIES, "freshness_policy": PULL_FRESHNESS}
+
+#: Every pulled source and what it holds.
+SOURCES = {
+    "diagnostic_exports": "Diagnostic exports (CSV or XLSX) from the survey tool.",
+    "monthly_ae": "NHS England Monthly A&E Attendances and Emergency Admissions, original layout.",
+    "ae_tidy": "Tidy monthly A&E series (NHS-R NHSRdatasets ae_attendances layout).",
+    "staff_survey": "NHS Staff Survey organisation results (<item>_base / <item>_rate pairs).",
+    "shmi": "SHMI beside staff survey indices, trust x year.",
+    "organisations": "Organisation reference: ODS etr extracts, successors, provider -> ICB, ICB names, regions.",
+}
 
 
-@asset(key=["landing", "diagnostic_exports"], **PULL_OPTIONS)
-def landing_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-    """Diagnostic exports (CSV or XLSX) copied from the configured source folder, by checksum."""
-    return _pull(context, "diagnostic_exports", paths.diagnostic_source, paths)
+def pull_asset(source: str) -> AssetsDefinition:
+    @asset(
+        key=["landing", source],
+        group_name="landing",
+        kinds={"file"},
+        retry_policy=PULL_RETRIES,
+        freshness_policy=PULL_FRESHNESS,
+        description=f"{SOURCES[source]} Pulled from config/sources.yaml (folder, glob or URL), by checksum.",
+    )
+    def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+        return _pull(context, source, paths)
+
+    return _landing
 
 
-@asset(key=["landing", "monthly_ae"], **PULL_OPTIONS)
-def landing_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-    """NHS England Monthly A&E files in their original layout, copied by checksum."""
-    return _pull(context, "monthly_ae", paths.monthly_ae_source, paths)
+pull_assets = [pull_asset(source) for source in SOURCES]
 
 
-@asset(key=["landing", "organisations"], **PULL_OPTIONS)
-def landing_organisations(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-    """ODS organisation reference extracts (``etr*.csv``), copied by checksum."""
-    return _pull(context, "organisations", paths.organisations_source, paths)
+ORGANISATION_TABLES = {
+    "organisations": "NHS trusts from the ODS reference: code, name, region, ICB, open and close dates.",
+    "organisation_successors": "For each code with an ODS successor: the code its history reports under (splits keep their own).",
+    "organisation_icb_snapshots": "Trust -> ICB as at each reference extract date.",
+    "icbs": "ICB codes and names.",
+    "regions": "NHS England region codes and names.",
+}
 
 
 @multi_asset(
     name="clean_organisations",
     specs=[
         AssetSpec(
-            key=["clean", "organisations"],
+            key=["clean", name],
             deps=[AssetKey(["landing", "organisations"])],
             group_name="clean",
             kinds={"polars", "duckdb"},
-            description="NHS trusts from the ODS reference: code, name, region, ICB, open and close dates.",
+            description=description,
         )
+        for name, description in ORGANISATION_TABLES.items()
     ],
     pool=DUCKDB_POOL,
 )
 def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """The latest ODS record of every trust, for name matching and the organisation dimension."""
-    organisations = read_organisations(paths.landing("organisations"))
-    warehouse.replace_tables("clean", {"organisations": organisations})
-    yield MaterializeResult(asset_key=AssetKey(["clean", "organisations"]), metadata={"rows": organisations.height})
+    """Trusts, successors, ICB membership snapshots, ICB and region names."""
+    tables = organisation_reference_tables(paths.landing("organisations"))
+    warehouse.replace_tables("clean", tables)
+    for name, frame in tables.items():
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
 
 
 #: For each clean source, the table with one row per clean input row ("nothing lost").
-ROW_TABLES = {"monthly_ae": "monthly_ae", "diagnostic_exports": "diagnostic_respondents"}
+ROW_TABLES = {
+    "monthly_ae": "monthly_ae",
+    "diagnostic_exports": "diagnostic_respondents",
+    **{layout.source: layout.source for layout in PUBLISHED_LAYOUTS},
+}
 
 def qualified(table: str) -> tuple[str, str]:
     """A reader's table name as (schema, table): ``raw.x`` stays in `raw`, others go to `clean`."""
@@ -130,6 +185,7 @@ def load_folder(
     warehouse: DuckDBWarehouse,
     combine: Combine = concat_results,
     extra_tables: dict[str, pl.DataFrame] | None = None,
+    empty_tables: dict[str, pl.DataFrame] | None = None,
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
@@ -150,9 +206,13 @@ def load_folder(
         results.append(result)
         note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
         context.log.info(f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows read{note}")
-    if not results:
+    if not files and empty_tables is not None:
+        context.log.warning(f"{source}: no files in landing; its tables are loaded empty")
+        tables, quarantine = dict(empty_tables), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    elif not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
-    tables, quarantine = combine(results)
+    else:
+        tables, quarantine = combine(results)
     # A rejected file is quarantined whole, with its error: nothing is lost silently.
     quarantine = pl.concat(
         [
@@ -172,7 +232,8 @@ def load_folder(
         .agg(rows_quarantined=pl.col("source_row").n_unique())
     )
     loaded = pl.DataFrame(
-        [{"source": source, "source_file": r.source_file, "sha256": r.sha256, "status": "loaded", "rows_read": r.rows_read} for r in results]
+        [{"source": source, "source_file": r.source_file, "sha256": r.sha256, "status": "loaded", "rows_read": r.rows_read} for r in results],
+        schema={k: FILE_LOADS_SCHEMA[k] for k in ("source", "source_file", "sha256", "status", "rows_read")},
     )
     file_loads = pl.concat(
         [
@@ -264,8 +325,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
     organisations = OrganisationMatcher(read_organisations(paths.landing("organisations")))
     collaborations = load_collaborations(Path(paths.config_dir) / "collaborations.yaml")
-    sample = Path(paths.diagnostic_source).resolve() == SAMPLE_DIAGNOSTIC_EXPORTS.resolve()
-    key = pseudonymisation_key(sample_data=sample)
+    key = pseudonymisation_key(sample_data=paths.uses_sample_diagnostic_exports())
     if using_demo_key():
         context.log.warning(
             "COLLAB_HEALTH_PSEUDONYM_KEY is not set: respondent ids are hashed with the public demo "
@@ -297,6 +357,100 @@ COLLABORATION_TABLES = {
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     tables = collaboration_tables(load_collaborations(Path(paths.config_dir) / "collaborations.yaml"))
+    warehouse.replace_tables("clean", tables)
+    for name, frame in tables.items():
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+
+
+def published_asset(layout: PublishedLayout) -> AssetsDefinition:
+    """A clean asset for one published statistics source (see `ingest.published`)."""
+    keys = ["org_code", "period_start", *layout.keys]
+
+    @multi_asset(
+        name=f"clean_{layout.source}",
+        specs=_clean_specs([layout.source], [layout.source], {layout.source: f"{layout.title}: one row per organisation and period."}),
+        pool=DUCKDB_POOL,
+    )
+    def _clean(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+        empty = pl.DataFrame(
+            schema={"org_code": pl.String, "period_start": pl.Date, "period_grain": pl.String, **{k: pl.String for k in layout.keys}, "source_file": pl.String, "source_row": pl.Int64}
+        )
+        yield from load_folder(
+            context,
+            layout.source,
+            paths.landing(layout.source),
+            lambda path: read_published(path, layout),
+            warehouse,
+            combine=lambda results: combine_preferring_revised(results, layout.source, keys),
+            empty_tables={layout.source: empty},
+        )
+
+    return _clean
+
+
+published_assets = [published_asset(layout) for layout in PUBLISHED_LAYOUTS]
+
+#: The sources whose clean tables feed the metric catalogue.
+METRIC_SOURCES = ("monthly_ae", *(layout.source for layout in PUBLISHED_LAYOUTS))
+METRIC_TABLES = {
+    "metric_values": "Every system metric in one long table: organisation x period x metric, numerator, denominator, value.",
+    "metric_catalogue": "The metric catalogue (config/metrics.yaml): one row per metric.",
+    "metric_definitions": "How each source provides each metric: numerator, denominator and filter expressions.",
+}
+
+
+@multi_asset(
+    name="clean_metric_values",
+    specs=[
+        AssetSpec(
+            key=["clean", name],
+            deps=[AssetKey(["clean", source]) for source in METRIC_SOURCES],
+            group_name="clean",
+            kinds={"polars", "duckdb"},
+            description=description,
+        )
+        for name, description in METRIC_TABLES.items()
+    ],
+    pool=DUCKDB_POOL,
+)
+def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Apply the metric catalogue to every metric source's clean table."""
+    catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
+    frames = {}
+    for source in METRIC_SOURCES:
+        frame = warehouse.read_table("clean", source)
+        if frame.height:
+            frames[source] = frame
+        else:
+            context.log.warning(f"{source}: no rows, so no metric values from it")
+    values, overlapping = metric_values(frames, catalogue)
+    if overlapping.height:
+        context.log.info(
+            f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, organisation and period"
+        )
+    tables = {"metric_values": values, **catalogue_tables(catalogue)}
+    warehouse.replace_tables("clean", tables)
+    by_metric = values.group_by("metric_id").len().sort("metric_id")
+    for name, frame in tables.items():
+        metadata = {"rows": frame.height}
+        if name == "metric_values":
+            metadata |= {
+                "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
+                "values_set_aside_for_overlap": overlapping.height,
+            }
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+
+
+SPC_TABLES = {
+    "spc_settings": "SPC rule parameters (config/spc.yaml): one row.",
+    "spc_change_points": "Months from which a series' SPC limits are recalculated (config/spc.yaml).",
+}
+
+
+@multi_asset(name="clean_spc_settings", specs=_clean_specs(list(SPC_TABLES), [], SPC_TABLES), pool=DUCKDB_POOL)
+def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Load `config/spc.yaml` (or the Making Data Count defaults) into the warehouse."""
+    tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
         yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})

@@ -34,6 +34,10 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
     )
     def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
         frame = warehouse.read_table(spec.schema, spec.table)
+        demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
+        if frame.is_empty() and not demands_rows:
+            # An optional source left unconfigured: nothing to validate.
+            return AssetCheckResult(passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"})
         outcome = validate(spec, frame)
         for failure in outcome.failures:
             context.log.error(f"{spec.schema}.{spec.table}: {failure}")

@@ -14,11 +14,12 @@ from dagster import (
 from orchestration.assets import (
     clean_collaborations,
     clean_diagnostic_exports,
+    clean_metric_values,
     clean_monthly_ae,
     clean_organisations,
-    landing_diagnostic_exports,
-    landing_monthly_ae,
-    landing_organisations,
+    clean_spc_settings,
+    published_assets,
+    pull_assets,
 )
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_models, dbt_resource
@@ -48,13 +49,14 @@ def build_definitions() -> Definitions:
     paths = ProjectPaths.from_env()
     return Definitions(
         assets=[
-            landing_diagnostic_exports,
-            landing_monthly_ae,
-            landing_organisations,
+            *pull_assets,
             clean_organisations,
             clean_diagnostic_exports,
             clean_monthly_ae,
+            *published_assets,
+            clean_metric_values,
             clean_collaborations,
+            clean_spc_settings,
             dbt_models,
             published_warehouse,
         ],

@@ -12,6 +12,8 @@ import duckdb
 import polars as pl
 from dagster import ConfigurableResource
 
+from ingest.sources import SOURCE_VARIABLES, Source, is_url, load_sources
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The bundled synthetic exports: the only input the public demo pseudonymisation key may hash.
 SAMPLE_DIAGNOSTIC_EXPORTS = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
@@ -27,29 +29,41 @@ def _env_path(variable: str, default: Path) -> str:
     return str(Path(os.environ.get(variable) or default).resolve())
 
 
+def _resolved_location(value: str) -> str:
+    value = value.strip()
+    return value if not value or is_url(value) else str(Path(value).expanduser().resolve())
+
+
 class ProjectPaths(ConfigurableResource):
-    """Folders the pipeline reads and writes. Each can be set by an environment variable."""
+    """Folders the pipeline reads and writes, and where each source's inputs come from
+    (``config/sources.yaml``, each overridable by an environment variable)."""
 
     data_dir: str
     config_dir: str
-    diagnostic_source: str
-    monthly_ae_source: str
-    organisations_source: str
+    #: Source location overrides taken from the environment (variable -> value).
+    source_overrides: dict[str, str] = {}
 
     @classmethod
     def from_env(cls) -> "ProjectPaths":
-        data_dir = _env_path("COLLAB_HEALTH_DATA_DIR", PROJECT_ROOT / "var")
         return cls(
-            data_dir=data_dir,
+            data_dir=_env_path("COLLAB_HEALTH_DATA_DIR", PROJECT_ROOT / "var"),
             config_dir=_env_path("COLLAB_HEALTH_CONFIG_DIR", PROJECT_ROOT / "config"),
-            diagnostic_source=_env_path("COLLAB_HEALTH_DIAGNOSTIC_SOURCE", SAMPLE_DIAGNOSTIC_EXPORTS),
-            monthly_ae_source=_env_path(
-                "COLLAB_HEALTH_MONTHLY_AE_SOURCE", PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
-            ),
-            organisations_source=_env_path(
-                "COLLAB_HEALTH_ORGANISATIONS_SOURCE", PROJECT_ROOT / "sample_data" / "reference" / "ods"
-            ),
+            source_overrides={
+                variable: _resolved_location(os.environ[variable])
+                for variable in SOURCE_VARIABLES.values()
+                if variable in os.environ
+            },
         )
+
+    def source(self, name: str) -> Source:
+        return load_sources(Path(self.config_dir), self.source_overrides)[name]
+
+    def uses_sample_diagnostic_exports(self) -> bool:
+        """True when the diagnostic exports are exactly the bundled synthetic sample."""
+        locations = self.source("diagnostic_exports").locations
+        return [Path(location).resolve() for location in locations if not is_url(location)] == [
+            SAMPLE_DIAGNOSTIC_EXPORTS.resolve()
+        ] and len(locations) == 1
 
     def landing(self, source: str) -> Path:
         return Path(self.data_dir) / "landing" / source

@@ -58,9 +58,10 @@ def content_changes(previous: dict[str, dict], current: dict[str, dict]) -> list
     description="Starts diagnostic_refresh when an export in the diagnostic source folder is new, changed or removed.",
 )
 def diagnostic_exports_sensor(context: SensorEvaluationContext, paths: ProjectPaths):
-    folder = Path(paths.diagnostic_source)
-    if not folder.is_dir():
-        return SkipReason(f"diagnostic source folder {folder} does not exist")
+    folders = [Path(location) for location in paths.source("diagnostic_exports").locations]
+    if len(folders) != 1 or not folders[0].is_dir():
+        return SkipReason("the sensor watches a diagnostic source that is one folder; this one is not")
+    folder = folders[0]
     previous = json.loads(context.cursor) if context.cursor else {}
     current = scan_folder(folder, previous)
     changed = content_changes(previous, current)

@@ -15,7 +15,7 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_AE = PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
-SAMPLE_ODS = PROJECT_ROOT / "sample_data" / "reference" / "ods"
+SAMPLE_ODS = PROJECT_ROOT / "sample_data" / "reference" / "organisations"
 CODEBOOK_DIR = PROJECT_ROOT / "config" / "instruments"
 
 AE_HEADER = (
@@ -130,6 +130,7 @@ def make_tiny_project(root: Path) -> dict[str, str]:
     """Lay out the tiny inputs under `root`; returns the environment pointing the pipeline there."""
     config = root / "config"
     shutil.copytree(CODEBOOK_DIR, config / "instruments")
+    shutil.copy(PROJECT_ROOT / "config" / "metrics.yaml", config / "metrics.yaml")
     (config / "collaborations.yaml").write_text(TINY_COLLABORATIONS, encoding="utf-8")
     write_tiny_export(root / "sources" / "diagnostic" / "tiny_wave1.csv")
     write_wilder_export(root / "sources" / "diagnostic", config / "collaborations.yaml")

@@ -383,3 +383,35 @@ def test_pull_folder_still_mirrors_a_folder(tmp_path, landing):
     with pytest.raises(PullError, match="no .csv or .xlsx files"):
         pull_folder(source, SUFFIXES, landing)
     assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_pull_asset_from_a_url_keeps_the_last_good_file_when_the_server_fails(site, tmp_path):
+    """The staff survey source configured as a URL in sources.yaml: a good pull lands the
+    file; a later pull meeting HTTP 500 fails the asset with the URL and the cause, and the
+    landing folder keeps last night's file."""
+    from dagster import materialize
+
+    from orchestration.assets import pull_assets
+    from orchestration.resources import ProjectPaths
+
+    config = tmp_path / "config"
+    config.mkdir()
+    url = site.url("/survey/staff_survey_2024.csv")
+    (config / "sources.yaml").write_text(
+        f"sources:\n  staff_survey:\n    locations: ['{url}']\n    timeout_seconds: 1\n    retries: 1\n", encoding="utf-8"
+    )
+    paths = ProjectPaths(data_dir=str(tmp_path / "var"), config_dir=str(config))
+    staff_survey_pull = next(a for a in pull_assets if a.key.path == ["landing", "staff_survey"])
+    site.routes["/survey/staff_survey_2024.csv"] = body(b"ODS code,Year,Stress_base\nRX7,2024,10\n")
+    assert materialize([staff_survey_pull], resources={"paths": paths}).success
+    landed = paths.landing("staff_survey") / "staff_survey_2024.csv"
+    good = landed.read_bytes()
+
+    site.routes["/survey/staff_survey_2024.csv"] = status(500)
+    result = materialize([staff_survey_pull], resources={"paths": paths}, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "staff_survey: pull failed, last good files kept in landing" in message
+    assert "HTTP 500 after 2 attempts" in message and "/survey/staff_survey_2024.csv" in message
+    assert landed.read_bytes() == good

@@ -16,7 +16,7 @@ def test_real_september_file_with_stray_columns():
     assert result.rows_read == 198
     assert clean.height == 197
     assert result.ignored_columns == ["a"]
-    assert clean["period_month"].unique().to_list() == [dt.date(2024, 9, 1)]
+    assert clean["period_start"].unique().to_list() == [dt.date(2024, 9, 1)]
     # The total row (labelled "Total" and "Total ") is set aside, with its reason.
     assert result.quarantine["reason"].to_list() == [
         "national total row: derived from the organisation rows, not stored"
@@ -68,7 +68,7 @@ def test_revised_file_supersedes_the_original_for_the_same_month(tmp_path):
         ("RF4", 5, "Monthly-AE-July-2024-revised.csv"),
     ]
     assert quarantine.select("source_file", "source_row", "reason").rows() == [
-        ("Monthly-AE-July-2024.csv", 2, "superseded by Monthly-AE-July-2024-revised.csv row 2 for this organisation and month")
+        ("Monthly-AE-July-2024.csv", 2, "superseded by Monthly-AE-July-2024-revised.csv row 2 for this organisation and period")
     ]
 
 
@@ -97,7 +97,7 @@ def test_column_order_free_and_optional_columns_may_be_missing(tmp_path):
     path = tmp_path / "Monthly-AE-March-2024.csv"
     path.write_text(",".join(wanted) + "\n" + ",".join(cells[h] for h in wanted) + "\n")
     record = read_monthly_ae(path).tables["monthly_ae"].row(0, named=True)
-    assert record["period_month"] == dt.date(2024, 3, 1)
+    assert record["period_start"] == dt.date(2024, 3, 1)
     assert (record["attendances_type1"], record["over_4h_type1"]) == (120, 30)
     assert record["attendances_booked_type1"] is None
 

@@ -20,6 +20,7 @@ A&E four-hour performance, pooled over R1H and RF4: July (baseline, the month be
 fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; change 0.10.
 """
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -79,9 +80,21 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         outcome = db.execute(
             "select collaboration_id, wave, metric_id, health_score, baseline_value, baseline_months, "
             "followup_value, followup_months, change from marts.outcome_linked_collaboration "
-            "where collaboration_id = 'tiny'"
+            "where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
         ).fetchall()
         assert outcome == [("tiny", 1, "ae_4h_all", 3.08, 0.7, 1, 0.8, 1, 0.1)]
+
+        # The same months in system_metrics: the collaboration's series pools its two members
+        # (140/200 in July, 160/200 in September); two points are far too few for SPC limits.
+        series = db.execute(
+            "select period_month, numerator, denominator, value, n_organisations, spc_mean, spc_signal "
+            "from marts.system_metrics where entity_type = 'collaboration' and entity_id = 'tiny' "
+            "and metric_id = 'ae_4h_all' order by period_month"
+        ).fetchall()
+        assert series == [
+            (dt.date(2024, 7, 1), 140.0, 200.0, 0.7, 2, None, None),
+            (dt.date(2024, 9, 1), 160.0, 200.0, 0.8, 2, None, None),
+        ]
 
         loads = db.execute(
             "select source_file, rows_read, rows_clean, rows_quarantined from audit.file_loads "

@@ -1,18 +1,17 @@
 -- For each collaboration, wave and metric: the metric pooled over the member organisations
 -- in the N months before fieldwork starts (baseline) and the N months after it ends
 -- (follow-up), N = var('outcome_window_months'). Fieldwork months belong to neither window.
--- An organisation counts only for months in which it was a member.
+-- Monthly collaboration series come from int_system_metrics__series, where an
+-- organisation counts only for months in which it was a member; the window sums their
+-- numerators and denominators (a count metric gives its mean per month).
 {%- set window_months = var('outcome_window_months') %}
 with waves as (
     select * from {{ ref('stg_config__collaboration_waves') }}
 ),
 
-members as (
-    select * from {{ ref('stg_config__collaboration_members') }}
-),
-
-metric_months as (
-    select * from {{ ref('int_ae__performance_monthly') }}
+collaboration_months as (
+    select * from {{ ref('int_system_metrics__series') }}
+    where entity_type = 'collaboration' and period_grain = 'month'
 ),
 
 health as (
@@ -31,36 +30,32 @@ windows as (
 ),
 
 metrics as (
-    select distinct metric_id from metric_months
+    select distinct metric_id from collaboration_months
 ),
 
 member_values as (
     select
         windows.collaboration_id,
         windows.wave,
-        metric_months.metric_id,
-        metric_months.period_month,
+        collaboration_months.metric_id,
+        collaboration_months.period_month,
         case
-            when metric_months.period_month < windows.first_fieldwork_month then 'baseline'
+            when collaboration_months.period_month < windows.first_fieldwork_month then 'baseline'
             else 'followup'
         end as window_name,
-        metric_months.numerator,
-        metric_months.denominator
+        collaboration_months.numerator,
+        coalesce(collaboration_months.denominator, 1) as denominator
     from windows
-    inner join members
-        on windows.collaboration_id = members.collaboration_id
-    inner join metric_months
-        on members.org_code = metric_months.org_code
-        and metric_months.period_month >= {{ dbt.date_trunc('month', 'members.joined_on') }}
-        and (members.left_on is null or metric_months.period_month <= members.left_on)
+    inner join collaboration_months
+        on windows.collaboration_id = collaboration_months.entity_id
     where
         (
-            metric_months.period_month >= {{ dbt.dateadd('month', -window_months, 'windows.first_fieldwork_month') }}
-            and metric_months.period_month < windows.first_fieldwork_month
+            collaboration_months.period_month >= {{ dbt.dateadd('month', -window_months, 'windows.first_fieldwork_month') }}
+            and collaboration_months.period_month < windows.first_fieldwork_month
         )
         or (
-            metric_months.period_month > windows.last_fieldwork_month
-            and metric_months.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
+            collaboration_months.period_month > windows.last_fieldwork_month
+            and collaboration_months.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
         )
 ),
 

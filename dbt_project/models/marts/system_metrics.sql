@@ -1,0 +1,52 @@
+-- System metrics with Making Data Count SPC: every organisation, collaboration and ICB
+-- series, each point with its process limits and signal (see int_system_metrics__spc).
+with points as (
+    select * from {{ ref('int_system_metrics__spc') }}
+),
+
+series as (
+    select entity_type, entity_id, metric_id, period_month, period_grain, n_organisations
+    from {{ ref('int_system_metrics__series') }}
+),
+
+names as (
+    select 'organisation' as entity_type, org_code as entity_id, org_name as entity_name
+    from {{ ref('stg_ods__organisations') }}
+    union all
+    select 'collaboration', collaboration_id, collaboration_name
+    from {{ ref('stg_config__collaborations') }}
+    union all
+    select 'icb', icb_code, icb_name
+    from {{ ref('stg_ods__icbs') }}
+)
+
+select
+    cast(points.entity_type as varchar) as entity_type,
+    cast(points.entity_id as varchar) as entity_id,
+    cast(names.entity_name as varchar) as entity_name,
+    cast(points.period_month as date) as period_month,
+    cast(series.period_grain as varchar) as period_grain,
+    cast(points.metric_id as varchar) as metric_id,
+    cast(points.numerator as double) as numerator,
+    cast(points.denominator as double) as denominator,
+    cast(points.value as double) as value,
+    cast(series.n_organisations as integer) as n_organisations,
+    cast(points.segment_start as date) as spc_segment_start,
+    cast(points.spc_points as integer) as spc_points,
+    cast(points.spc_mean as double) as spc_mean,
+    cast(points.spc_lower as double) as spc_lower,
+    cast(points.spc_upper as double) as spc_upper,
+    cast(points.spc_lower_close as double) as spc_lower_close,
+    cast(points.spc_upper_close as double) as spc_upper_close,
+    cast(points.spc_signal as varchar) as spc_signal,
+    cast(points.spc_rules as varchar) as spc_rules,
+    cast(points.spc_assurance as varchar) as spc_assurance
+from points
+inner join series
+    on points.entity_type = series.entity_type
+    and points.entity_id = series.entity_id
+    and points.metric_id = series.metric_id
+    and points.period_month = series.period_month
+left join names
+    on points.entity_type = names.entity_type
+    and points.entity_id = names.entity_id

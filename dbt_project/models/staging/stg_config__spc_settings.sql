@@ -1,0 +1,10 @@
+select
+    cast(minimum_points as integer) as minimum_points,
+    cast(shift_points as integer) as shift_points,
+    cast(trend_points as integer) as trend_points,
+    cast(limit_multiplier as double) as limit_multiplier,
+    cast(close_to_limit_fraction as double) as close_to_limit_fraction,
+    cast(screen_moving_range_outliers as boolean) as screen_moving_range_outliers,
+    cast(moving_range_outlier_multiplier as double) as moving_range_outlier_multiplier,
+    cast(baseline_points as integer) as baseline_points
+from {{ source('clean', 'spc_settings') }}

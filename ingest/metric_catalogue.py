@@ -1,0 +1,210 @@
+"""The metric catalogue (``config/metrics.yaml``) and the long table of metric values it defines.
+
+Each metric says what it is (name, domain, unit, polarity, optional target) and, for each
+source that provides it, how to compute a numerator and an optional denominator from that
+source's clean columns, as SQL expressions (``attendances - breaches``), with an optional
+row filter (``department_type = '1'``). A new metric from an existing source is YAML only.
+
+Values are kept as numerator and denominator so that any group of organisations is pooled
+by summing both, never by averaging rates. A metric without a denominator can be pooled
+only if it is a count; otherwise (SHMI, say) it is published per organisation only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ingest.config_files import load_yaml_model
+
+Domain = Literal["outcome", "patient_experience", "staff_experience", "access", "activity"]
+Polarity = Literal["higher_is_better", "lower_is_better", "neutral"]
+Unit = Literal["proportion", "count", "ratio", "score"]
+
+#: Columns of the long table, in order.
+METRIC_VALUES_SCHEMA = {
+    "metric_id": pl.String,
+    "org_code": pl.String,
+    "period_start": pl.Date,
+    "period_grain": pl.String,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "value": pl.Float64,
+    "unit": pl.String,
+    "source": pl.String,
+    "source_file": pl.String,
+    "source_rows": pl.Int64,
+}
+
+
+def _parse(expression: str) -> pl.Expr:
+    try:
+        return pl.sql_expr(expression)
+    except Exception as error:  # polars raises several types for bad SQL
+        raise ValueError(f"not a valid SQL expression: {expression!r} ({error})") from error
+
+
+class Definition(BaseModel):
+    """How one source provides a metric."""
+
+    model_config = ConfigDict(extra="forbid")
+    numerator: str
+    denominator: str | None = None
+    filter: str | None = None
+
+    @field_validator("numerator", "denominator", "filter")
+    @classmethod
+    def _valid_sql(cls, expression: str | None) -> str | None:
+        if expression is not None:
+            _parse(expression)
+        return expression
+
+
+class Metric(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    domain: Domain
+    unit: Unit
+    polarity: Polarity
+    description: str
+    target: float | None = Field(default=None, description="A standard the value is judged against, in its unit.")
+    #: Source name -> definition; where two sources give the same organisation and period,
+    #: the one listed first wins.
+    sources: dict[str, Definition] = Field(min_length=1)
+
+    @property
+    def poolable(self) -> bool:
+        """True if organisations can be pooled: a count, or a numerator over a denominator."""
+        return self.unit == "count" or all(d.denominator is not None for d in self.sources.values())
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Metric":
+        with_denominator = {d.denominator is not None for d in self.sources.values()}
+        if len(with_denominator) > 1:
+            raise ValueError("either every source gives a denominator or none does")
+        if self.unit == "proportion" and with_denominator != {True}:
+            raise ValueError("a proportion needs a denominator")
+        if self.target is not None and self.polarity == "neutral":
+            raise ValueError("a target needs a polarity (higher_is_better or lower_is_better)")
+        return self
+
+
+class MetricCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metrics: list[Metric] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "MetricCatalogue":
+        ids = [m.id for m in self.metrics]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"metric ids are repeated: {', '.join(repeated)}")
+        return self
+
+    def for_source(self, source: str) -> list[tuple[Metric, Definition]]:
+        return [(m, m.sources[source]) for m in self.metrics if source in m.sources]
+
+
+class MetricCatalogueError(ValueError):
+    pass
+
+
+def load_metric_catalogue(path: Path) -> MetricCatalogue:
+    return load_yaml_model(Path(path), MetricCatalogue, MetricCatalogueError, "metric catalogue")
+
+
+def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:
+    """The catalogue as two tables: one row per metric, one per metric and source."""
+    metrics = pl.DataFrame(
+        [
+            {
+                "metric_id": m.id,
+                "metric_name": m.name,
+                "domain": m.domain,
+                "unit": m.unit,
+                "polarity": m.polarity,
+                "description": m.description,
+                "target_value": m.target,
+                "is_poolable": m.poolable,
+            }
+            for m in catalogue.metrics
+        ],
+        schema_overrides={"target_value": pl.Float64},
+    )
+    definitions = pl.DataFrame(
+        [
+            {"metric_id": m.id, "source": source, "priority": rank, **d.model_dump()}
+            for m in catalogue.metrics
+            for rank, (source, d) in enumerate(m.sources.items(), start=1)
+        ],
+        schema={"metric_id": pl.String, "source": pl.String, "priority": pl.Int64, "numerator": pl.String, "denominator": pl.String, "filter": pl.String},
+    )
+    return {"metric_catalogue": metrics, "metric_definitions": definitions}
+
+
+def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCatalogue) -> pl.DataFrame:
+    """Long rows (metric, organisation, period) from one source's clean table.
+
+    Rows the filter drops, or whose numerator is missing, give no value. Several rows for
+    one organisation and period (A&E department types, say) are summed. A definition that
+    names a column the source does not have fails with the metric, source and column.
+    """
+    parts = []
+    for metric, definition in catalogue.for_source(source):
+        selected = frame
+        try:
+            if definition.filter:
+                selected = selected.filter(_parse(definition.filter))
+            numerator = _parse(definition.numerator)
+            denominator = _parse(definition.denominator) if definition.denominator else pl.lit(None, dtype=pl.Float64)
+            rows = selected.select(
+                "org_code",
+                "period_start",
+                "period_grain",
+                "source_file",
+                numerator.cast(pl.Float64).alias("numerator"),
+                denominator.cast(pl.Float64).alias("denominator"),
+            )
+        except pl.exceptions.ColumnNotFoundError as error:
+            raise MetricCatalogueError(
+                f"metric catalogue: metric {metric.id!r}, source {source!r} uses a column "
+                f"that {source} does not have ({str(error).splitlines()[0]})"
+            ) from error
+        rows = rows.filter(pl.col("numerator").is_not_null())
+        if definition.denominator:
+            rows = rows.filter(pl.col("denominator").is_not_null())
+        parts.append(
+            rows.group_by("org_code", "period_start", "period_grain")
+            .agg(
+                pl.col("numerator").sum(),
+                pl.col("denominator").sum() if definition.denominator else pl.lit(None, dtype=pl.Float64).alias("denominator"),
+                pl.col("source_file").min(),
+                pl.len().alias("source_rows"),
+            )
+            .with_columns(metric_id=pl.lit(metric.id), unit=pl.lit(metric.unit), source=pl.lit(source))
+        )
+    if not parts:
+        return pl.DataFrame(schema=METRIC_VALUES_SCHEMA)
+    values = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        value=pl.when(pl.col("denominator").is_null())
+        .then(pl.col("numerator"))
+        .when(pl.col("denominator") != 0)
+        .then(pl.col("numerator") / pl.col("denominator"))
+    )
+    return values.select([pl.col(name).cast(dtype) for name, dtype in METRIC_VALUES_SCHEMA.items()])
+
+
+def metric_values(frames: dict[str, pl.DataFrame], catalogue: MetricCatalogue) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The long table over every source, and the rows set aside because a source listed
+    earlier for the same metric already gave that organisation and period."""
+    priority = catalogue_tables(catalogue)["metric_definitions"].select("metric_id", "source", "priority")
+    combined = pl.concat([source_metric_values(frame, source, catalogue) for source, frame in frames.items()])
+    ranked = combined.join(priority, on=["metric_id", "source"], how="left").sort(
+        "metric_id", "org_code", "period_start", "priority"
+    )
+    first = pl.int_range(pl.len()).over("metric_id", "org_code", "period_start") == 0
+    return ranked.filter(first).drop("priority"), ranked.filter(~first).drop("priority")
