@@ -22,6 +22,7 @@ fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; chang
 
 import datetime as dt
 import json
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ from dagster import DagsterInstance
 
 from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
 from orchestration.definitions import build_definitions
-from orchestration.dbt import dbt_project
+from orchestration.dbt import DBT_EXECUTABLE, dbt_project
 
 
 def run_nightly():
@@ -122,6 +123,19 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
                 text = json.dumps(db.execute(f'select * from "{schema}"."{table}"').fetchall(), default=str)
                 assert RESPONDENT_ID_SAMPLE not in text, f"{schema}.{table}"
                 assert FREE_TEXT_SAMPLE not in text, f"{schema}.{table}"
+
+    # The nightly build leaves dbt's unit tests out (they test model logic, not data); CI runs
+    # every one of them here, against the warehouse the job just built.
+    unit_tests = [n for n in json.loads(dbt_project.manifest_path.read_text())["unit_tests"]]
+    assert len(unit_tests) >= 19
+    dbt = subprocess.run(
+        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--target-path", str(tiny_project / "dbt_target")],
+        cwd=dbt_project.project_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert dbt.returncode == 0, dbt.stdout[-3000:]
+    assert f"PASS={len(unit_tests)} " in dbt.stdout
 
 
 def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):

@@ -6,6 +6,7 @@ select
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator,
     cast(value as double) as value,
+    cast(unit as varchar) as unit,
     cast(source as varchar) as source,
     cast(source_file as varchar) as source_file
 from {{ source('clean', 'metric_values') }}
