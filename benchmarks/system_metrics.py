@@ -121,7 +121,7 @@ def benchmark_spc(years: int, organisations: int, metrics: int) -> None:
             "create table staging.stg_config__spc_change_points (metric_id varchar, entity_type varchar, "
             "entity_id varchar, change_month date, baseline_points integer, reason varchar)"
         )
-        database = db.sql("select current_database()").fetchone()[0]
+        database = db.execute("select current_database()").fetchone()[0]
         sql = sql.replace('"collab_health".', f'"{database}".')
         started = time.perf_counter()
         db.execute(f"create table spc as {sql}")
