@@ -1,7 +1,9 @@
-"""The collaborations file: each collaboration, its member organisations and its waves.
+"""The collaborations file: each collaboration, its purpose, members, waves and targets.
 
-Validated on load with errors that name the file and the entry; flattened into three
-tables (collaborations, members, waves) for the warehouse.
+Validated on load with errors that name the file and the entry; flattened into tables
+(collaborations, members, waves, targets) for the warehouse. A collaboration states the
+kinds of value it aims to create (`VALUE_KINDS`) and the metrics that define its success,
+each with the direction it wants and, optionally, a target value and date.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.config_files import load_yaml_model
@@ -39,16 +43,41 @@ class Wave(BaseModel):
         return self
 
 
+#: The kinds of value a collaboration may aim to create.
+VALUE_KINDS = (
+    "better_outcomes",
+    "better_patient_experience",
+    "better_staff_experience",
+    "better_access",
+    "efficiency",
+    "resilience",
+    "reduced_inequalities",
+)
+ValueKind = Literal[VALUE_KINDS]  # type: ignore[valid-type]
+
+
+class Target(BaseModel):
+    """A metric that defines the collaboration's success, and which way it should move."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    direction: Literal["increase", "decrease"]
+    value: float | None = None
+    by: dt.date | None = None
+
+
 class Collaboration(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     icb: str
     purpose: str
+    value_kinds: list[ValueKind] = Field(default_factory=list)
     #: The diagnostic instrument the collaboration uses (a codebook's instrument_id).
     instrument: str = "collab_health_core"
     members: list[Member] = Field(min_length=1)
     waves: list[Wave] = Field(min_length=1)
+    targets: list[Target] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "Collaboration":
@@ -58,6 +87,9 @@ class Collaboration(BaseModel):
         orgs = [m.org for m in self.members]
         if len(set(orgs)) != len(orgs):
             raise ValueError(f"{self.id}: member organisations repeated")
+        metrics = [t.metric for t in self.targets]
+        if len(set(metrics)) != len(metrics):
+            raise ValueError(f"{self.id}: target metrics repeated")
         return self
 
 
@@ -88,10 +120,31 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
                     "name": c.name,
                     "icb_code": c.icb,
                     "purpose": c.purpose,
+                    "value_kinds": ", ".join(c.value_kinds),
                     "instrument_id": c.instrument,
                 }
                 for c in items
             ]
+        ),
+        "collaboration_targets": pl.DataFrame(
+            [
+                {
+                    "collaboration_id": c.id,
+                    "metric_id": t.metric,
+                    "direction": t.direction,
+                    "target_value": t.value,
+                    "target_date": t.by,
+                }
+                for c in items
+                for t in c.targets
+            ],
+            schema={
+                "collaboration_id": pl.String,
+                "metric_id": pl.String,
+                "direction": pl.String,
+                "target_value": pl.Float64,
+                "target_date": pl.Date,
+            },
         ),
         "collaboration_members": pl.DataFrame(
             [
@@ -115,3 +168,13 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
             schema={"collaboration_id": pl.String, "wave": pl.Int32, "fieldwork_start": pl.Date, "fieldwork_end": pl.Date},
         ),
     }
+
+
+def check_target_metrics(config: CollaborationsFile, metric_ids: set[str], path: Path) -> None:
+    """Every target names a metric of the catalogue; the error lists each one that does not."""
+    unknown = [f"{c.id}: {t.metric}" for c in config.collaborations for t in c.targets if t.metric not in metric_ids]
+    if unknown:
+        raise CollaborationsError(
+            f"{path}: targets name metrics not in the metric catalogue ({'; '.join(unknown)}); "
+            f"known metrics: {', '.join(sorted(metric_ids))}"
+        )

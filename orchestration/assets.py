@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from ingest.codebook import load_codebooks
-from ingest.collaborations import collaboration_tables, load_collaborations
+from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import PullError, is_input_file, pull_source
@@ -346,6 +346,7 @@ COLLABORATION_TABLES = {
     "collaborations": "Collaborations declared in config/collaborations.yaml.",
     "collaboration_members": "Member organisations of each collaboration, with join and leave dates.",
     "collaboration_waves": "Diagnostic waves of each collaboration with their fieldwork windows.",
+    "collaboration_targets": "Target metrics of each collaboration: desired direction, optional target value and date.",
 }
 
 
@@ -356,7 +357,11 @@ COLLABORATION_TABLES = {
 )
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
-    tables = collaboration_tables(load_collaborations(Path(paths.config_dir) / "collaborations.yaml"))
+    path = Path(paths.config_dir) / "collaborations.yaml"
+    collaborations = load_collaborations(path)
+    catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
+    check_target_metrics(collaborations, {m.id for m in catalogue.metrics}, path)
+    tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
         yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})

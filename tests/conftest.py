@@ -37,6 +37,8 @@ collaborations:
     name: Tiny test collaboration
     icb: QMF
     purpose: Test the arithmetic by hand.
+    targets:
+      - {metric: ae_4h_all, direction: increase, value: 0.75}
     members:
       - {org: R1H, joined: 2023-04-01}
       - {org: RF4, joined: 2023-04-01}

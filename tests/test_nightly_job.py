@@ -84,6 +84,11 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
             "where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
         ).fetchall()
         assert outcome == [("tiny", 1, "ae_4h_all", 3.08, 0.7, 1, 0.8, 1, 0.1)]
+        progress = db.execute(
+            "select direction, is_improvement, target_value, target_met from marts.outcome_linked_collaboration "
+            "where collaboration_id = 'tiny'"
+        ).fetchall()
+        assert progress == [("increase", True, 0.75, True)]  # 0.80 >= 0.75
 
         # The same months in system_metrics: the collaboration's series pools its two members
         # (140/200 in July, 160/200 in September); two points are far too few for SPC limits.

@@ -1,0 +1,18 @@
+-- Membership over time: who was a member of which collaboration, from when until when.
+with members as (
+    select * from {{ ref('stg_config__collaboration_members') }}
+),
+
+organisations as (
+    select * from {{ ref('stg_ods__organisations') }}
+)
+
+select
+    cast(members.collaboration_id as varchar) as collaboration_id,
+    cast(members.org_code as varchar) as org_code,
+    cast(organisations.org_name as varchar) as org_name,
+    cast(members.joined_on as date) as joined_on,
+    cast(members.left_on as date) as left_on,
+    cast(members.left_on is null as boolean) as is_current_member
+from members
+left join organisations on members.org_code = organisations.org_code
