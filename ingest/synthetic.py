@@ -34,7 +34,7 @@ SEED = 20240801
 #: Respondents per member organisation per wave; a (collaboration, wave) listed in
 #: LOW_RESPONSE gets that many in total, to show small-group suppression.
 RESPONDENTS_PER_ORG = (6, 11)
-LOW_RESPONSE = {("ncl_frailty", 2): 4}
+LOW_RESPONSE = {("ncl_frailty", 2): 4, ("sel_uec", 3): 4}
 COMMENTS = (
     "Meetings are better chaired than last year.",
     "We still do not see each other's data.",
@@ -118,16 +118,21 @@ def generate_exports(
         characteristic_ids = list(codebook.characteristics)
         base = {cid: rng.uniform(2.5, 4.2) for cid in characteristic_ids}
         org_offset = {m.org: {cid: rng.gauss(0, 0.35) for cid in characteristic_ids} for m in collab.members}
-        people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(20)] for m in collab.members}
+        people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(40)] for m in collab.members}
         for w_index, wave in enumerate(collab.waves):
             lift = {cid: w_index * rng.uniform(-0.1, 0.35) for cid in characteristic_ids}
             target_total = LOW_RESPONSE.get((collab.id, wave.wave))
             plan: list[str] = []
-            for m_index, member in enumerate(collab.members):
+            # Only organisations that were members during the wave's fieldwork respond.
+            members = [
+                m for m in collab.members
+                if m.joined <= wave.fieldwork_end and (m.left is None or m.left >= wave.fieldwork_start)
+            ]
+            for m_index, member in enumerate(members):
                 if target_total is None:
                     count = rng.randint(*RESPONDENTS_PER_ORG)
                 else:
-                    count = target_total // len(collab.members) + (m_index < target_total % len(collab.members))
+                    count = target_total // len(members) + (m_index < target_total % len(members))
                 plan += [member.org] * count
             span = (wave.fieldwork_end - wave.fieldwork_start).days
             records = []

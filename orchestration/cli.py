@@ -97,8 +97,11 @@ def run_nightly() -> int:
     from orchestration.definitions import defs
     from orchestration.resources import ProjectPaths
 
+    from orchestration.dbt import docs_path
+
     job = defs.resolve_job_def("nightly")
-    warehouse_path = ProjectPaths.from_env().warehouse_path
+    paths = ProjectPaths.from_env()
+    warehouse_path = paths.warehouse_path
     print(f"collab-health: running job 'nightly' ({time.monotonic() - started:.0f} s so far)", flush=True)
     with DagsterInstance.get() as instance, exclusive_run(instance):
         result = job.execute_in_process(
@@ -128,9 +131,11 @@ def run_nightly() -> int:
         note = "" if healthy else " (some may not have been rebuilt by this run)"
         print(f"Marts{note}:")
         for name, rows in mart_summary(warehouse_path):
-            print(f"  marts.{name:<40} {rows:>8,} rows")
+            print(f"  marts.{name:<48} {rows:>8,} rows")
         print(f"Warehouse for analysts: {warehouse_path}")
         print(f"  open it read-only: duckdb -readonly {warehouse_path}")
+    if docs_path(paths).exists():
+        print(f"Documentation (dbt docs, one file): {docs_path(paths)}")
     return 0 if healthy else 1
 
 

@@ -5,7 +5,9 @@ import os
 import sys
 from pathlib import Path
 
-from dagster import AssetExecutionContext
+import shutil
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.assets import DUCKDB_POOL
@@ -51,7 +53,7 @@ def dbt_resource() -> DbtCliResource:
 
 #: One target folder for every run (runs are serialised by the duckdb pool): dbt then reuses
 #: its partial parse, and the folder does not grow by a copy per run.
-RUN_TARGET_PATH = dbt_project.target_path / "run"
+RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "run"
 #: dbt unit tests check model logic on fixed inputs: they belong to CI (tests/), not to
 #: every nightly build, where they would cost ~15 s and test nothing about the data.
 NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
@@ -62,3 +64,35 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: D
     """Staging, intermediate and mart models, built and tested with `dbt build`."""
     os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
     yield from dbt.cli(NIGHTLY_BUILD, context=context, target_path=RUN_TARGET_PATH).stream()
+
+
+#: The analysts' documentation: dbt's static docs, one self-contained HTML file.
+DOCS_FILE_NAME = "collab_health_dbt_docs.html"
+
+
+def docs_path(paths: ProjectPaths) -> Path:
+    return Path(paths.data_dir) / "docs" / DOCS_FILE_NAME
+
+
+@asset(
+    key=["docs", "dbt_docs"],
+    deps=list(dbt_models.keys),
+    group_name="published",
+    kinds={"dbt", "html"},
+    pool=DUCKDB_POOL,
+    description="dbt docs (models, columns, tests, lineage) as one static HTML file for analysts.",
+)
+def dbt_docs(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths) -> MaterializeResult:
+    """`dbt docs generate --static`, copied to the data folder (written aside, then renamed)."""
+    os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
+    target = DBT_PROJECT_DIR / "target" / "docs"
+    dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+    destination = docs_path(paths)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.writing")
+    shutil.copyfile(target / "static_index.html", staging)
+    os.replace(staging, destination)
+    context.log.info(f"dbt docs for analysts: {destination}")
+    return MaterializeResult(
+        metadata={"path": MetadataValue.path(str(destination)), "bytes": destination.stat().st_size}
+    )

@@ -22,7 +22,7 @@ from orchestration.assets import (
     pull_assets,
 )
 from orchestration.checks import build_checks
-from orchestration.dbt import dbt_models, dbt_resource
+from orchestration.dbt import dbt_docs, dbt_models, dbt_resource
 from orchestration.publish import published_warehouse
 from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
@@ -58,6 +58,7 @@ def build_definitions() -> Definitions:
             clean_collaborations,
             clean_spc_settings,
             dbt_models,
+            dbt_docs,
             published_warehouse,
         ],
         asset_checks=build_checks(),
