@@ -18,6 +18,8 @@ import argparse
 import csv
 import datetime as dt
 import random
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,22 +88,25 @@ def series_table(years: int, organisations: int, metrics: int) -> pl.DataFrame:
     )
 
 
-def compiled_spc_sql() -> str:
-    """The SPC model's SQL as dbt compiles it (refs resolved to this project's schemas)."""
+def compiled_spc_sql(folder: Path) -> str:
+    """The SPC model's SQL as dbt compiles it, against a scratch warehouse in `folder` (so
+    neither the project's warehouse nor a running job is touched)."""
     dbt = Path(sys.executable).with_name("dbt")
+    target = folder / "dbt_target"
     subprocess.run(
-        [str(dbt), "compile", "--select", "int_system_metrics__spc", "--quiet"],
+        [str(dbt), "compile", "--select", "int_system_metrics__spc", "--quiet", "--target-path", str(target)],
         cwd=ROOT / "dbt_project",
         check=True,
         capture_output=True,
+        env={**os.environ, "COLLAB_HEALTH_WAREHOUSE": str(folder / "scratch.duckdb")},
     )
-    return next((ROOT / "dbt_project" / "target" / "compiled").rglob("int_system_metrics__spc.sql")).read_text()
+    return next(target.rglob("int_system_metrics__spc.sql")).read_text()
 
 
 def benchmark_spc(years: int, organisations: int, metrics: int) -> None:
     series = series_table(years, organisations, metrics)
-    sql = compiled_spc_sql()
     with tempfile.TemporaryDirectory() as folder:
+        sql = compiled_spc_sql(Path(folder))
         db = duckdb.connect(str(Path(folder) / "bench.duckdb"))
         db.execute("create schema intermediate; create schema staging")
         db.register("series", series.to_arrow())
@@ -121,8 +126,8 @@ def benchmark_spc(years: int, organisations: int, metrics: int) -> None:
             "create table staging.stg_config__spc_change_points (metric_id varchar, entity_type varchar, "
             "entity_id varchar, change_month date, baseline_points integer, reason varchar)"
         )
-        database = db.execute("select current_database()").fetchone()[0]
-        sql = sql.replace('"collab_health".', f'"{database}".')
+        # The compiled SQL names the scratch database; run it against this one instead.
+        sql = re.sub(r'"scratch"\.', '', sql)
         started = time.perf_counter()
         db.execute(f"create table spc as {sql}")
         elapsed = time.perf_counter() - started

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import polars as pl
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     Backoff,
     FreshnessPolicy,
@@ -20,7 +23,6 @@ from dagster import (
     AssetKey,
     AssetSpec,
     AssetsDefinition,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -57,8 +59,16 @@ FILE_LOADS_SCHEMA = {
 }
 
 
+PULL_CHECK = "pull_succeeded"
+
+
 def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> MaterializeResult:
-    """Pull one source's locations into its landing folder; a failure leaves landing as it was."""
+    """Pull one source's locations into its landing folder.
+
+    A failed pull leaves landing as it was, so tonight's run goes on with the last good
+    files of this source (and every other source loads as usual); the `pull_succeeded`
+    check fails with severity ERROR, naming the location and the cause.
+    """
     config = paths.source(source)
     landing = paths.landing(source)
     if not config.locations:
@@ -68,7 +78,10 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
             if stale.is_file():
                 stale.unlink()
         context.log.warning(f"{source}: no location configured (config/sources.yaml); nothing pulled")
-        return MaterializeResult(metadata={"files": 0, "configured": False})
+        return MaterializeResult(
+            metadata={"files": 0, "configured": False},
+            check_results=[AssetCheckResult(check_name=PULL_CHECK, passed=True, metadata={"configured": False})],
+        )
     try:
         pulled = pull_source(
             config.locations,
@@ -79,11 +92,22 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
             expected_sha256=config.sha256 or None,
         )
     except PullError as error:
-        raise Failure(
-            description=f"{source}: pull failed, last good files kept in landing: {error}",
-            metadata={"locations": MetadataValue.json(config.locations)},
-            allow_retries=False,  # the pull has already retried with backoff
-        ) from error
+        # The pull has already retried with backoff: keep the last good files and say so.
+        kept = sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES)) if landing.is_dir() else []
+        message = f"{source}: pull failed, the last good files are kept in landing ({len(kept)} files): {error}"
+        context.log.error(message)
+        return MaterializeResult(
+            metadata={"locations": MetadataValue.json(config.locations), "pull_failed": str(error), "files": len(kept)},
+            check_results=[
+                AssetCheckResult(
+                    check_name=PULL_CHECK,
+                    passed=False,
+                    severity=AssetCheckSeverity.ERROR,
+                    description=message,
+                    metadata={"error": str(error), "kept_files": MetadataValue.json(kept)},
+                )
+            ],
+        )
     changed = [p.name for p in pulled if p.changed]
     context.log.info(f"{source}: {len(pulled)} files in landing, {len(changed)} new or changed")
     return MaterializeResult(
@@ -92,7 +116,8 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
             "files": len(pulled),
             "changed_files": MetadataValue.json(changed),
             "checksums": MetadataValue.json({p.name: p.sha256 for p in pulled}),
-        }
+        },
+        check_results=[AssetCheckResult(check_name=PULL_CHECK, passed=True, metadata={"files": len(pulled)})],
     )
 
 
@@ -120,6 +145,13 @@ def pull_asset(source: str) -> AssetsDefinition:
         retry_policy=PULL_RETRIES,
         freshness_policy=PULL_FRESHNESS,
         description=f"{SOURCES[source]} Pulled from config/sources.yaml (folder, glob or URL), by checksum.",
+        check_specs=[
+            AssetCheckSpec(
+                PULL_CHECK,
+                asset=AssetKey(["landing", source]),
+                description="The pull reached every location. Not blocking: on failure the last good files are used.",
+            )
+        ],
     )
     def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
         return _pull(context, source, paths)

@@ -1,8 +1,10 @@
--- Metric values per organisation as it exists now: each predecessor's values roll up to
--- its reporting code (the end of its merger chain; a split keeps its own code). Where
--- several codes land on one organisation and period, numerators and denominators are
--- summed; a metric that cannot be pooled (published without counts) is then left empty
--- rather than averaged.
+-- Metric values per organisation as it exists now. A predecessor's values roll up to its
+-- reporting code (the end of its merger chain; a split keeps its own code): for a metric
+-- that can be pooled, its whole history (numerators and denominators are summed, so the
+-- successor's series is continuous); for one that cannot (SHMI, published without counts),
+-- only from the successor date, so that no published value is lost by averaging ratios:
+-- earlier values stay under the predecessor's own code. Where unpoolable values of several
+-- codes still meet in one period, the value is left empty rather than averaged.
 with metric_values as (
     select * from {{ ref('stg_metrics__values') }}
 ),
@@ -17,7 +19,12 @@ metrics as (
 
 rolled as (
     select
-        coalesce(successors.reporting_code, metric_values.org_code) as org_code,
+        case
+            when successors.reporting_code is null then metric_values.org_code
+            when metrics.is_poolable or metric_values.period_month >= successors.succeeded_on
+                then successors.reporting_code
+            else metric_values.org_code
+        end as org_code,
         metric_values.metric_id,
         metric_values.period_month,
         metric_values.period_grain,

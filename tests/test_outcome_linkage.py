@@ -1,0 +1,205 @@
+"""Outcome-linked metrics end to end: eight small collaborations whose before/after values
+and rank correlation are worked by hand, run through the whole nightly job.
+
+Every collaboration k has two member trusts (A, B), one wave with fieldwork 5-30 August
+2024, and five respondents per trust who answer both shared-purpose items with the same
+label: trust A gives a_k, trust B gives b_k, so the collaboration's shared-purpose score is
+(a_k + b_k) / 2 (each organisation weighs the same):
+
+    k      1    2    3    4    5    6    7    8
+    a, b   1,2  2,2  2,3  3,3  3,4  4,4  4,5  5,4
+    score  1.5  2.0  2.5  3.0  3.5  4.0  4.5  4.5
+
+A&E (type 1 only; 100 attendances per trust per month): in July (the baseline, the month
+before fieldwork) each trust has 30 over 4 hours, so every baseline is 140/200 = 0.70. In
+September (the follow-up) each trust has 30 - x_k over 4 hours, so the follow-up is
+0.70 + x_k / 100:
+
+    x_k    5    2    8    4    10   6    12   3
+
+Collaboration 2's trust B left on 15 August: it counts in July but not in September, where
+its (deliberately awful) 90 over 4 hours must be ignored: follow-up = trust A alone, 72/100.
+
+Spearman's rho, shared purpose x four-hour change, over the eight collaborations:
+  score ranks  1, 2, 3, 4, 5, 6, 7.5, 7.5   (the two 4.5s share ranks 7 and 8)
+  change ranks 4, 1, 6, 3, 7, 5, 8,   2
+  deviations from 4.5: dx = -3.5 -2.5 -1.5 -0.5 0.5 1.5 3 3; dy = -0.5 -3.5 1.5 -1.5 2.5 0.5 3.5 -2.5
+  Σ dx·dy = 14, Σ dx² = 41.5, Σ dy² = 42 -> rho = 14 / sqrt(41.5 × 42) = 0.3353.
+
+Lower is better: collaboration 3 also targets 12-hour waits from decision to admit
+(decrease, target 30). July 20 + 20 = 40; September 10 + 15 = 25: change -15, directed +15,
+an improvement, target met (25 <= 30). One collaboration only: not reportable as an association.
+
+Suppressed wave: collaboration 1 has a second wave (November) with four respondents: its
+health score is withheld and it is left out of the association.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import AE_HEADER, CODEBOOK_DIR, PROJECT_ROOT, SAMPLE_ODS
+from test_nightly_job import connect, run_nightly
+
+TRUSTS = ["RTX", "RXL", "RXN", "RXR", "RCU", "RFF", "RP5", "RR7", "RTD", "RXP", "RA9", "RH8", "RK9", "RJ1", "RJ2", "RJZ"]
+LEVELS = [(1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5), (5, 4)]
+X = [5, 2, 8, 4, 10, 6, 12, 3]
+LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
+
+
+def members(k: int) -> tuple[str, str]:
+    return TRUSTS[2 * k], TRUSTS[2 * k + 1]
+
+
+def collaborations_yaml() -> str:
+    lines = ["collaborations:"]
+    for k in range(8):
+        a, b = members(k)
+        left = ", left: 2024-08-15" if k == 1 else ""
+        lines += [
+            f"  - id: c{k + 1}",
+            f"    name: Collaboration {k + 1}",
+            "    icb: QMF",
+            "    purpose: Test the outcome linkage by hand.",
+            "    targets:",
+            "      - {metric: ae_4h_all, direction: increase}",
+        ]
+        if k == 2:
+            lines.append("      - {metric: dta_12h_waits, direction: decrease, value: 30}")
+        lines += [
+            "    members:",
+            f"      - {{org: {a}, joined: 2023-04-01}}",
+            f"      - {{org: {b}, joined: 2023-04-01{left}}}",
+            "    waves:",
+            "      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}",
+        ]
+        if k == 0:
+            lines.append("      - {wave: 2, fieldwork_start: 2024-11-04, fieldwork_end: 2024-11-29}")
+    return "\n".join(lines) + "\n"
+
+
+def write_export(path: Path) -> None:
+    from ingest.codebook import load_codebook
+
+    codebook = load_codebook(CODEBOOK_DIR / "collab_health_core.yaml")
+    headers = ["Respondent ID", "Submitted", "Organisation", "Role group", "Collaboration", "Wave"]
+    headers += [f"{item.id}. {item.text}" for item in codebook.items]
+    at = {item.id: 6 + i for i, item in enumerate(codebook.items)}
+    rows = []
+    for k, (level_a, level_b) in enumerate(LEVELS):
+        for org, level in zip(members(k), (level_a, level_b)):
+            for n in range(5):
+                row = [f"c{k + 1}-{org}-{n}", "06/08/2024 10:00", org, "Manager", f"c{k + 1}", "1"] + [""] * len(codebook.items)
+                row[at["SP1"]] = row[at["SP2"]] = LABELS[level]
+                rows.append(row)
+    for org in members(0):  # wave 2 of collaboration 1: four respondents, suppressed
+        for n in range(2):
+            row = [f"c1w2-{org}-{n}", "05/11/2024 10:00", org, "Manager", "c1", "2"] + [""] * len(codebook.items)
+            row[at["SP1"]] = row[at["SP2"]] = LABELS[4]
+            rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
+
+
+def ae_line(month: str, org: str, over_4h: int, dta_12h: int = 0) -> str:
+    counts = [100, 0, 0, 0, 0, 0, over_4h, 0, 0, 0, 0, 0, 0, dta_12h, 0, 0, 0, 0]
+    return f"MSitAE-{month}-2024,{org},NHS ENGLAND,TEST TRUST," + ",".join(map(str, counts))
+
+
+def write_ae(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    july, september = [AE_HEADER], [AE_HEADER]
+    for k in range(8):
+        a, b = members(k)
+        dta = (20, 20) if k == 2 else (0, 0)
+        july += [ae_line("JULY", a, 30, dta[0]), ae_line("JULY", b, 30, dta[1])]
+        september_dta = (10, 15) if k == 2 else (0, 0)
+        over = 90 if k == 1 else 30 - X[k]  # collaboration 2's trust B has left by September
+        september += [ae_line("SEPTEMBER", a, 30 - X[k], september_dta[0]), ae_line("SEPTEMBER", b, over, september_dta[1])]
+    (folder / "Monthly-AE-July-2024.csv").write_text("\n".join(july) + "\n", encoding="utf-8")
+    (folder / "Monthly-AE-September-2024.csv").write_text("\n".join(september) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def linkage_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "config"
+    shutil.copytree(CODEBOOK_DIR, config / "instruments")
+    shutil.copy(PROJECT_ROOT / "config" / "metrics.yaml", config / "metrics.yaml")
+    (config / "collaborations.yaml").write_text(collaborations_yaml(), encoding="utf-8")
+    write_export(tmp_path / "sources" / "diagnostic" / "linkage.csv")
+    write_ae(tmp_path / "sources" / "monthly_ae")
+    environment = {
+        "COLLAB_HEALTH_DATA_DIR": str(tmp_path / "var"),
+        "COLLAB_HEALTH_CONFIG_DIR": str(config),
+        "COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(tmp_path / "sources" / "diagnostic"),
+        "COLLAB_HEALTH_MONTHLY_AE_SOURCE": str(tmp_path / "sources" / "monthly_ae"),
+        "COLLAB_HEALTH_ORGANISATIONS_SOURCE": str(SAMPLE_ODS),
+        "COLLAB_HEALTH_WAREHOUSE": str(tmp_path / "var" / "warehouse" / "build" / "collab_health.duckdb"),
+        "COLLAB_HEALTH_PSEUDONYM_KEY": "outcome-linkage-test-key",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("COLLAB_HEALTH_MODE", raising=False)
+    return tmp_path
+
+
+def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_project):
+    result = run_nightly()
+    assert result.success
+    with connect(linkage_project) as db:
+        scores = dict(
+            db.execute(
+                "select collaboration_id, score from marts.collaboration_health "
+                "where characteristic = 'shared_purpose' and wave = 1"
+            ).fetchall()
+        )
+        assert scores == {f"c{k + 1}": (a + b) / 2 for k, (a, b) in enumerate(LEVELS)}
+
+        four_hour = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "select collaboration_id, baseline_value, baseline_months, followup_value, followup_months, "
+                "change, directed_change, is_improvement from marts.outcome_linked_collaboration "
+                "where metric_id = 'ae_4h_all' and wave = 1"
+            ).fetchall()
+        }
+        for k in range(8):
+            follow = 0.72 if k == 1 else round(0.70 + X[k] / 100, 4)
+            change = round(follow - 0.70, 4)
+            assert four_hour[f"c{k + 1}"] == (0.70, 1, follow, 1, change, change, True), f"c{k + 1}"
+
+        waits = db.execute(
+            "select baseline_value, followup_value, change, directed_change, is_improvement, target_value, target_met "
+            "from marts.outcome_linked_collaboration where collaboration_id = 'c3' and metric_id = 'dta_12h_waits'"
+        ).fetchall()
+        assert waits == [(40.0, 25.0, -15.0, 15.0, True, 30.0, True)]
+
+        suppressed = db.execute(
+            "select health_score from marts.outcome_linked_collaboration where collaboration_id = 'c1' and wave = 2"
+        ).fetchall()
+        assert suppressed == [(None,)]
+        assert db.execute(
+            "select is_suppressed, health_score from marts.outcome_linked_collaboration_by_characteristic "
+            "where collaboration_id = 'c1' and wave = 2 and characteristic = 'shared_purpose'"
+        ).fetchall() == [(True, None)]
+
+        association = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "select metric_id, n_pairs, n_collaborations, rank_correlation, ci_low, ci_high, is_reportable "
+                "from marts.health_outcome_association where characteristic = 'shared_purpose'"
+            ).fetchall()
+        }
+        n_pairs, n_collaborations, rho, ci_low, ci_high, reportable = association["ae_4h_all"]
+        assert (n_pairs, n_collaborations, reportable) == (8, 8, True)
+        assert rho == round(14 / math.sqrt(41.5 * 42), 4) == 0.3353
+        assert -1 <= ci_low <= rho <= ci_high <= 1
+        assert association["dta_12h_waits"][1:] == (1, None, None, None, False)
