@@ -208,3 +208,23 @@ def metric_values(frames: dict[str, pl.DataFrame], catalogue: MetricCatalogue) -
     )
     first = pl.int_range(pl.len()).over("metric_id", "org_code", "period_start") == 0
     return ranked.filter(first).drop("priority"), ranked.filter(~first).drop("priority")
+
+
+def publication_names(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The name each publication gives each organisation code (the latest period's name),
+    for organisations the ODS trust reference does not hold (CCGs, independent providers)."""
+    named = [
+        frame.select("org_code", "org_name", "period_start").filter(pl.col("org_name").is_not_null())
+        for frame in frames.values()
+        if "org_name" in frame.columns
+    ]
+    if not named:
+        return pl.DataFrame(schema={"org_code": pl.String, "org_name": pl.String})
+    return (
+        pl.concat(named)
+        .with_columns(pl.col("org_name").str.strip_chars())
+        .filter(~pl.col("org_name").str.to_lowercase().is_in(["", "total"]))
+        .sort("org_code", "period_start", "org_name")
+        .group_by("org_code", maintain_order=True)
+        .agg(pl.col("org_name").last())
+    )

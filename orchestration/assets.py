@@ -34,7 +34,7 @@ from ingest.collaborations import check_target_metrics, collaboration_tables, lo
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import PullError, is_input_file, pull_source
-from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values
+from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
 from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
 from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
@@ -433,6 +433,7 @@ METRIC_TABLES = {
     "metric_values": "Every system metric in one long table: organisation x period x metric, numerator, denominator, value.",
     "metric_catalogue": "The metric catalogue (config/metrics.yaml): one row per metric.",
     "metric_definitions": "How each source provides each metric: numerator, denominator and filter expressions.",
+    "publication_names": "The name each publication gives each organisation code (for codes not in the ODS trust file).",
 }
 
 
@@ -465,7 +466,7 @@ def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, war
         context.log.info(
             f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, organisation and period"
         )
-    tables = {"metric_values": values, **catalogue_tables(catalogue)}
+    tables = {"metric_values": values, **catalogue_tables(catalogue), "publication_names": publication_names(frames)}
     warehouse.replace_tables("clean", tables)
     by_metric = values.group_by("metric_id").len().sort("metric_id")
     for name, frame in tables.items():

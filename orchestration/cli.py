@@ -134,6 +134,8 @@ def run_nightly() -> int:
             print(f"  marts.{name:<48} {rows:>8,} rows")
         print(f"Warehouse for analysts: {warehouse_path}")
         print(f"  open it read-only: duckdb -readonly {warehouse_path}")
+    if (paths.reports_dir / "index.html").exists():
+        print(f"Reports for system leads: {paths.reports_dir / 'index.html'}")
     if docs_path(paths).exists():
         print(f"Documentation (dbt docs, one file): {docs_path(paths)}")
     return 0 if healthy else 1

@@ -23,7 +23,7 @@ from orchestration.assets import (
 )
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_docs, dbt_models, dbt_resource
-from orchestration.publish import published_warehouse
+from orchestration.publish import collaboration_reports, published_warehouse
 from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
@@ -60,6 +60,7 @@ def build_definitions() -> Definitions:
             dbt_models,
             dbt_docs,
             published_warehouse,
+            collaboration_reports,
         ],
         asset_checks=build_checks(),
         jobs=[nightly_job, diagnostic_refresh_job],

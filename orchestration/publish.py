@@ -15,7 +15,7 @@ import duckdb
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from orchestration.assets import DUCKDB_POOL
-from orchestration.dbt import dbt_models
+from orchestration.dbt import RUN_TARGET_PATH, dbt_models
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 PUBLISHED_SCHEMAS = ("marts", "audit", "quarantine")
@@ -72,4 +72,22 @@ def published_warehouse(context: AssetExecutionContext, paths: ProjectPaths, war
     context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
     return MaterializeResult(
         metadata={"path": MetadataValue.path(str(paths.warehouse_path)), "tables": MetadataValue.json(published)}
+    )
+
+
+@asset(
+    key=["reports", "collaboration_reports"],
+    deps=[published_warehouse],
+    group_name="publish",
+    kinds={"html"},
+    description="One self-contained HTML report per collaboration, and an index, for system leads.",
+)
+def collaboration_reports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+    """Render the reports from the published warehouse into the reports folder."""
+    from reports.build import build_reports
+
+    reports = build_reports(paths.warehouse_path, paths.reports_dir, run_results=RUN_TARGET_PATH / "run_results.json")
+    context.log.info(f"{len(reports.pages)} collaboration reports; index: {reports.index}")
+    return MaterializeResult(
+        metadata={"index": MetadataValue.path(str(reports.index)), "reports": len(reports.pages)}
     )

@@ -74,6 +74,11 @@ class ProjectPaths(ConfigurableResource):
         return Path(self.data_dir) / "warehouse" / "collab_health.duckdb"
 
     @property
+    def reports_dir(self) -> Path:
+        """The system leads' reports: one HTML file per collaboration and index.html."""
+        return Path(self.data_dir) / "reports"
+
+    @property
     def build_path(self) -> Path:
         """The working warehouse the run builds into; never opened by analysts."""
         return Path(self.data_dir) / "warehouse" / "build" / "collab_health.duckdb"

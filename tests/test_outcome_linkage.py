@@ -37,7 +37,9 @@ health score is withheld and it is left out of the association.
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -128,33 +130,38 @@ def write_ae(folder: Path) -> None:
     (folder / "Monthly-AE-September-2024.csv").write_text("\n".join(september) + "\n", encoding="utf-8")
 
 
-@pytest.fixture
-def linkage_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "config"
+@pytest.fixture(scope="module")
+def linkage_run(tmp_path_factory: pytest.TempPathFactory):
+    """The eight collaborations laid out in a temporary folder, and one nightly run on them
+    (shared by the tests of this module)."""
+    root = tmp_path_factory.mktemp("linkage")
+    config = root / "config"
     shutil.copytree(CODEBOOK_DIR, config / "instruments")
     shutil.copy(PROJECT_ROOT / "config" / "metrics.yaml", config / "metrics.yaml")
     (config / "collaborations.yaml").write_text(collaborations_yaml(), encoding="utf-8")
-    write_export(tmp_path / "sources" / "diagnostic" / "linkage.csv")
-    write_ae(tmp_path / "sources" / "monthly_ae")
+    write_export(root / "sources" / "diagnostic" / "linkage.csv")
+    write_ae(root / "sources" / "monthly_ae")
     environment = {
-        "COLLAB_HEALTH_DATA_DIR": str(tmp_path / "var"),
+        "COLLAB_HEALTH_DATA_DIR": str(root / "var"),
         "COLLAB_HEALTH_CONFIG_DIR": str(config),
-        "COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(tmp_path / "sources" / "diagnostic"),
-        "COLLAB_HEALTH_MONTHLY_AE_SOURCE": str(tmp_path / "sources" / "monthly_ae"),
+        "COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(root / "sources" / "diagnostic"),
+        "COLLAB_HEALTH_MONTHLY_AE_SOURCE": str(root / "sources" / "monthly_ae"),
         "COLLAB_HEALTH_ORGANISATIONS_SOURCE": str(SAMPLE_ODS),
-        "COLLAB_HEALTH_WAREHOUSE": str(tmp_path / "var" / "warehouse" / "build" / "collab_health.duckdb"),
+        "COLLAB_HEALTH_WAREHOUSE": str(root / "var" / "warehouse" / "build" / "collab_health.duckdb"),
         "COLLAB_HEALTH_PSEUDONYM_KEY": "outcome-linkage-test-key",
     }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("COLLAB_HEALTH_MODE", raising=False)
-    return tmp_path
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        patch.delenv("COLLAB_HEALTH_MODE", raising=False)
+        result = run_nightly()
+        yield root, result
 
 
-def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_project):
-    result = run_nightly()
+def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_run):
+    project, result = linkage_run
     assert result.success
-    with connect(linkage_project) as db:
+    with connect(project) as db:
         scores = dict(
             db.execute(
                 "select collaboration_id, score from marts.collaboration_health "
@@ -203,3 +210,88 @@ def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_pr
         assert rho == round(14 / math.sqrt(41.5 * 42), 4) == 0.3353
         assert -1 <= ci_low <= rho <= ci_high <= 1
         assert association["dta_12h_waits"][1:] == (1, None, None, None, False)
+
+
+def report_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_reports_show_every_collaboration_and_the_marts_numbers_and_never_a_small_group(linkage_run):
+    project, result = linkage_run
+    assert result.success
+    folder = project / "var" / "reports"
+    index = report_text(folder / "index.html")
+    for k in range(8):
+        assert f'href="c{k + 1}.html"' in index and (folder / f"c{k + 1}.html").exists()
+
+    # Collaboration 2 (one wave): shared purpose 2.00, in the concern band, as in the mart.
+    c2 = report_text(folder / "c2.html")
+    assert "Test the outcome linkage by hand." in c2
+    assert ">2.00<" in c2 and "band-concern" in c2
+    # Both of its trusts had 5 respondents: named with their scores beside the perception gap.
+    assert "0.00" in c2  # a = b = 2: no gap
+    # Progress against the four-hour target, as in the mart: 70.0% before, 72.0% after.
+    assert "70.0%" in c2 and "72.0%" in c2
+    # The association is reportable (8 collaborations) and called an association.
+    assert "This is an association, not an effect." in c2 and "+0.34" in c2
+
+    # Collaboration 1's latest wave has four respondents: withheld, and no organisation named
+    # with a score.
+    c1 = report_text(folder / "c1.html")
+    assert "Withheld: fewer than 5 respondents" in c1
+    perception = c1[c1.index('id="perception"') : c1.index('id="measures"')]
+    assert "No perception gap can be shown" in perception
+    for trust in members(0):
+        assert trust not in perception
+
+    # Self-contained: no external reference of any kind.
+    for page in folder.glob("*.html"):
+        text = report_text(page)
+        for marker in ("http://", "https://", "<script src", "<link ", "@import", "url("):
+            assert marker not in text.replace("http://www.w3.org/2000/svg", "").replace("http://www.w3.org/1999/xlink", ""), (page.name, marker)
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_reports_open_offline_in_headless_chromium(linkage_run, tmp_path):
+    """Each page opened from disk in a real browser: no network request, no console error;
+    a screenshot at 1280 px wide is kept in test-artifacts/."""
+    if chromium() is None or shutil.which("chromedriver") is None:
+        if os.environ.get("COLLAB_HEALTH_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromedriver are required (COLLAB_HEALTH_REQUIRE_BROWSER is set)")
+        pytest.skip("chromium and chromedriver are not installed (CI installs them: see .ci/run)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    project, _ = linkage_run
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium()
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1280,1800", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    artefacts = PROJECT_ROOT / "test-artifacts"
+    artefacts.mkdir(exist_ok=True)
+    try:
+        pages = sorted((project / "var" / "reports").glob("*.html"))
+        assert len(pages) == 9
+        for page in pages:
+            driver.get(page.as_uri())
+            assert driver.execute_script("return document.readyState") == "complete"
+            assert driver.find_element("tag name", "h1").text
+            requests = [
+                json.loads(entry["message"])["message"]["params"]["request"]["url"]
+                for entry in driver.get_log("performance")
+                if json.loads(entry["message"])["message"]["method"] == "Network.requestWillBeSent"
+            ]
+            assert [url for url in requests if not url.startswith("file://")] == [], page.name
+            errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+            assert errors == [], (page.name, errors)
+            if page.name == "c2.html":
+                assert driver.find_elements("css selector", "figure svg[role=img] title")
+                driver.save_screenshot(str(artefacts / "report_c2_1280.png"))
+    finally:
+        driver.quit()
+    assert (artefacts / "report_c2_1280.png").stat().st_size > 10_000

@@ -9,9 +9,20 @@ series as (
     from {{ ref('int_system_metrics__series') }}
 ),
 
+publication_names as (
+    select * from {{ ref('stg_metrics__publication_names') }}
+),
+
+ods_names as (
+    select org_code, org_name from {{ ref('stg_ods__organisations') }}
+),
+
 names as (
-    select 'organisation' as entity_type, org_code as entity_id, org_name as entity_name
-    from {{ ref('stg_ods__organisations') }}
+    -- The ODS name where ODS holds the code, else the name the publication gives.
+    select 'organisation' as entity_type, codes.org_code as entity_id, coalesce(ods_names.org_name, publication_names.org_name) as entity_name
+    from (select org_code from ods_names union select org_code from publication_names) as codes
+    left join ods_names on codes.org_code = ods_names.org_code
+    left join publication_names on codes.org_code = publication_names.org_code
     union all
     select 'collaboration', collaboration_id, collaboration_name
     from {{ ref('stg_config__collaborations') }}

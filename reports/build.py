@@ -1,0 +1,189 @@
+"""The system leads' reports: one self-contained HTML page per collaboration, and an index.
+
+Everything comes from the published warehouse (the file analysts read), so a report never
+shows what the marts do not. Pages are rendered with Jinja2 (autoescaped) and carry their
+styles and charts inline: no request of any kind leaves the page, it opens from `file://`,
+and it prints on A4. Groups under the minimum size are never named: organisation scores
+come only from rows the marts have not suppressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reports.charts import Point, Window, spc_chart
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+BAND_WORDS = {"strength": "Strength", "borderline": "Borderline", "concern": "Concern"}
+SIGNAL_WORDS = {
+    "improvement": "Improvement (special cause)",
+    "concern": "Concern (special cause)",
+    "mixed": "Both improvement and concern",
+    "special_cause_neutral": "Special cause (neither good nor bad)",
+    "common_cause": "Common cause only",
+    None: "Too few points for SPC limits",
+}
+
+
+@dataclass(frozen=True)
+class ReportSet:
+    index: Path
+    pages: dict[str, Path]
+
+
+def _rows(db: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None) -> list[dict]:
+    cursor = db.execute(sql, parameters or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _format(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "proportion":
+        return f"{value:.1%}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def _value_format(unit: str) -> str:
+    return {"proportion": ".0%", "count": ",.0f"}.get(unit, ".2f")
+
+
+def dbt_test_summary(run_results: Path) -> dict[str, int] | None:
+    """Tests passed and failed in the night's dbt build, from dbt's run_results.json."""
+    if not run_results.exists():
+        return None
+    results = json.loads(run_results.read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    return {"passed": sum(r["status"] == "pass" for r in tests), "failed": sum(r["status"] in ("fail", "error") for r in tests)}
+
+
+def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -> dict:
+    cid = collaboration["collaboration_id"]
+    waves = _rows(db, "select * from marts.dim_waves where collaboration_id = ? order by wave", [cid])
+    latest = max((w["wave"] for w in waves), default=None)
+    scorecard = _rows(
+        db,
+        "select characteristic, characteristic_name, score, ci_low, ci_high, band, score_change, n_respondents, "
+        "n_organisations, perception_gap, is_suppressed, scale_min, scale_max "
+        "from marts.collaboration_health where collaboration_id = ? and wave = ? order by characteristic_name",
+        [cid, latest],
+    )
+    # Organisation scores: only rows the mart has not suppressed (no group under 5 is named).
+    organisations = _rows(
+        db,
+        "select h.characteristic_name, h.organisation_code, coalesce(o.org_name, h.organisation_code) as org_name, h.score "
+        "from marts.collaboration_health_by_organisation as h "
+        "left join marts.dim_organisations as o on h.organisation_code = o.org_code "
+        "where h.collaboration_id = ? and h.wave = ? and not h.is_suppressed and h.score is not null "
+        "order by h.characteristic_name, h.organisation_code",
+        [cid, latest],
+    )
+    gaps = [row for row in scorecard if row["perception_gap"] is not None]
+    targets = _rows(
+        db,
+        "select o.*, m.metric_name, m.unit, m.polarity, m.last_period "
+        "from marts.outcome_linked_collaboration as o join marts.dim_metrics as m using (metric_id) "
+        "where o.collaboration_id = ? order by o.metric_id, o.wave",
+        [cid],
+    )
+    metric_ids = sorted({t["metric_id"] for t in targets})
+    charts = []
+    for metric_id in metric_ids:
+        first = next(t for t in targets if t["metric_id"] == metric_id)
+        series = _rows(
+            db,
+            "select period_month, value, spc_mean, spc_lower, spc_upper, spc_signal from marts.system_metrics "
+            "where entity_type = 'collaboration' and entity_id = ? and metric_id = ? and value is not null "
+            "order by period_month",
+            [cid, metric_id],
+        )
+        if not series:
+            charts.append({"metric": first, "svg": None, "points": 0})
+            continue
+        points = [Point(r["period_month"], r["value"], r["spc_mean"], r["spc_lower"], r["spc_upper"], r["spc_signal"]) for r in series]
+        windows = [Window(f"Wave {w['wave']}", w["fieldwork_start"], w["fieldwork_end"]) for w in waves]
+        signals = [r["spc_signal"] for r in series if r["spc_signal"] not in (None, "common_cause")]
+        limits = "with process limits" if series[-1]["spc_mean"] is not None else "without limits (12 points or fewer)"
+        description = (
+            f"SPC chart of {first['metric_name']} for {collaboration['collaboration_name']}, "
+            f"{series[0]['period_month']:%B %Y} to {series[-1]['period_month']:%B %Y}, {len(series)} months, {limits}; "
+            f"latest value {_format(series[-1]['value'], first['unit'])}; "
+            f"{len(signals)} special-cause points; diagnostic waves shaded."
+        )
+        charts.append(
+            {
+                "metric": first,
+                "svg": spc_chart(points, windows, first["metric_name"], _value_format(first["unit"]), description),
+                "points": len(series),
+                "description": description,
+            }
+        )
+    association = _rows(
+        db,
+        "select a.*, m.metric_name from marts.health_outcome_association as a join marts.dim_metrics as m using (metric_id) "
+        "where a.is_reportable and a.metric_id in (select unnest(?)) order by a.metric_id, a.characteristic_name",
+        [metric_ids],
+    )
+    return {
+        "collaboration": collaboration,
+        "members": _rows(db, "select * from marts.dim_collaboration_members where collaboration_id = ? order by org_code", [cid]),
+        "waves": waves,
+        "latest_wave": latest,
+        "scorecard": scorecard,
+        "organisations": organisations,
+        "gaps": gaps,
+        "targets": targets,
+        "latest_targets": [t for t in targets if t["wave"] == latest],
+        "charts": charts,
+        "association": association,
+    }
+
+
+def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None, generated: dt.datetime | None = None) -> ReportSet:
+    """Write one page per collaboration and an index into `folder` (each written aside, then renamed)."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    environment.filters["fmt"] = _format
+    environment.globals.update(band_words=BAND_WORDS, signal_words=SIGNAL_WORDS)
+    folder.mkdir(parents=True, exist_ok=True)
+    generated = generated or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        collaborations = _rows(db, "select * from marts.dim_collaborations order by collaboration_name")
+        quality = {
+            "sources": _rows(
+                db,
+                "select source, count(*) filter (where status = 'loaded') as files_loaded, "
+                "count(*) filter (where status = 'rejected') as files_rejected, sum(rows_read) as rows_read, "
+                "sum(rows_clean) as rows_clean, sum(rows_quarantined) as rows_quarantined "
+                "from audit.file_loads group by 1 order by 1",
+            ),
+            "dbt_tests": dbt_test_summary(run_results) if run_results else None,
+        }
+        freshness = _rows(db, "select metric_name, sources, last_period from marts.dim_metrics where last_period is not null order by metric_name")
+        common = {"generated": generated, "quality": quality, "freshness": freshness}
+        pages: dict[str, Path] = {}
+        page = environment.get_template("collaboration.html.j2")
+        for collaboration in collaborations:
+            context = _collaboration_context(db, collaboration)
+            pages[collaboration["collaboration_id"]] = _write(folder / f"{collaboration['collaboration_id']}.html", page.render(**common, **context))
+        index = _write(
+            folder / "index.html",
+            environment.get_template("index.html.j2").render(**common, collaborations=collaborations),
+        )
+    return ReportSet(index=index, pages=pages)
+
+
+def _write(path: Path, html: str) -> Path:
+    staging = path.with_name(f".{path.name}.writing")
+    staging.write_text(html, encoding="utf-8")
+    os.replace(staging, path)
+    return path

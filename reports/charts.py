@@ -1,0 +1,92 @@
+"""Charts for the reports, drawn with matplotlib and embedded as inline SVG.
+
+An SPC chart in the Making Data Count style: the values joined by a line, the mean, the
+process limits, special-cause points marked by colour *and* shape (improvement: blue
+up-triangle; concern: orange down-triangle; neither-good-nor-bad: purple diamond), and the
+diagnostic waves' fieldwork shaded and labelled. Fonts are drawn as paths, so the SVG needs
+nothing from outside the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from html import escape
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+#: Making Data Count colours (NHS blue and orange, purple for neutral), text and grey.
+IMPROVEMENT, CONCERN, NEUTRAL, COMMON, TEXT = "#005EB8", "#ED8B00", "#330072", "#768692", "#212B32"
+MARKERS = {"improvement": ("^", IMPROVEMENT), "concern": ("v", CONCERN), "special_cause_neutral": ("D", NEUTRAL)}
+
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "path",
+        "svg.hashsalt": "collab-health",  # stable element ids: the same data gives the same SVG
+        "font.family": "DejaVu Sans",
+        "font.size": 9,
+        "axes.edgecolor": COMMON,
+        "axes.labelcolor": TEXT,
+        "xtick.color": TEXT,
+        "ytick.color": TEXT,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Point:
+    month: dt.date
+    value: float
+    mean: float | None
+    lower: float | None
+    upper: float | None
+    signal: str | None
+
+
+@dataclass(frozen=True)
+class Window:
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def _svg(figure: plt.Figure, title: str, description: str) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(figure)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inline HTML
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    accessible = f'<svg role="img" aria-label="{escape(title)}"'
+    return svg.replace("<svg", accessible, 1).replace(">", f"><title>{escape(title)}</title><desc>{escape(description)}</desc>", 1)
+
+
+def spc_chart(points: list[Point], windows: list[Window], title: str, value_format: str, description: str) -> str:
+    """An XmR chart as inline SVG, with `description` as its alt text."""
+    figure, axes = plt.subplots(figsize=(7.2, 2.6), dpi=100)
+    months = [p.month for p in points]
+    axes.plot(months, [p.value for p in points], color=COMMON, linewidth=1.2, marker="o", markersize=3, zorder=2)
+    for line, style in (("mean", "-"), ("lower", "--"), ("upper", "--")):
+        values = [getattr(p, line) for p in points]
+        if any(v is not None for v in values):
+            axes.plot(months, [v if v is not None else float("nan") for v in values], color=TEXT, linestyle=style, linewidth=0.9, zorder=1)
+    for signal, (marker, colour) in MARKERS.items():
+        chosen = [p for p in points if p.signal == signal]
+        if chosen:
+            axes.scatter([p.month for p in chosen], [p.value for p in chosen], marker=marker, s=42, color=colour, zorder=3, label=signal.replace("_", " "))
+    for window in windows:
+        axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.08, zorder=0)
+        axes.annotate(window.label, (window.start, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color=TEXT, va="top")
+    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: format(v, value_format)))
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes.spines[["top", "right"]].set_visible(False)
+    if any(p.signal in MARKERS for p in points):
+        axes.legend(loc="lower left", fontsize=7, frameon=False, ncol=3)
+    figure.autofmt_xdate()
+    return _svg(figure, title, description)
