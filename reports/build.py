@@ -55,7 +55,7 @@ def _format(value: float | None, unit: str) -> str:
 
 
 def _value_format(unit: str) -> str:
-    return {"proportion": ".0%", "count": ",.0f"}.get(unit, ".2f")
+    return {"proportion": ".1%", "count": ",.0f"}.get(unit, ".2f")
 
 
 def dbt_test_summary(run_results: Path) -> dict[str, int] | None:

@@ -69,13 +69,29 @@ def _svg(figure: plt.Figure, title: str, description: str) -> str:
 
 def spc_chart(points: list[Point], windows: list[Window], title: str, value_format: str, description: str) -> str:
     """An XmR chart as inline SVG, with `description` as its alt text."""
-    figure, axes = plt.subplots(figsize=(7.2, 2.6), dpi=100)
+    figure, axes = plt.subplots(figsize=(9.6, 2.8), dpi=100)
     months = [p.month for p in points]
-    axes.plot(months, [p.value for p in points], color=COMMON, linewidth=1.2, marker="o", markersize=3, zorder=2)
-    for line, style in (("mean", "-"), ("lower", "--"), ("upper", "--")):
-        values = [getattr(p, line) for p in points]
+    # A gap of more than a month in the data breaks the lines instead of bridging it.
+    broken = [
+        i > 0 and (p.month.year - points[i - 1].month.year) * 12 + p.month.month - points[i - 1].month.month > 1
+        for i, p in enumerate(points)
+    ]
+
+    def line(values: list[float | None]) -> tuple[list, list]:
+        xs, ys = [], []
+        for month, value, gap in zip(months, values, broken):
+            if gap:
+                xs.append(month)
+                ys.append(float("nan"))
+            xs.append(month)
+            ys.append(float("nan") if value is None else value)
+        return xs, ys
+
+    axes.plot(*line([p.value for p in points]), color=COMMON, linewidth=1.2, marker="o", markersize=3, zorder=2)
+    for name, style in (("mean", "-"), ("lower", "--"), ("upper", "--")):
+        values = [getattr(p, name) for p in points]
         if any(v is not None for v in values):
-            axes.plot(months, [v if v is not None else float("nan") for v in values], color=TEXT, linestyle=style, linewidth=0.9, zorder=1)
+            axes.plot(*line(values), color=TEXT, linestyle=style, linewidth=0.9, zorder=1)
     for signal, (marker, colour) in MARKERS.items():
         chosen = [p for p in points if p.signal == signal]
         if chosen:
@@ -84,6 +100,8 @@ def spc_chart(points: list[Point], windows: list[Window], title: str, value_form
         axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.08, zorder=0)
         axes.annotate(window.label, (window.start, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color=TEXT, va="top")
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: format(v, value_format)))
+    span = (months[-1].year - months[0].year) * 12 + months[-1].month - months[0].month + 1
+    axes.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, -(-span // 12))))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes.spines[["top", "right"]].set_visible(False)
     if any(p.signal in MARKERS for p in points):
