@@ -85,8 +85,11 @@ def docs_path(paths: ProjectPaths) -> Path:
 def dbt_docs(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths) -> MaterializeResult:
     """`dbt docs generate --static`, copied to the data folder (written aside, then renamed)."""
     os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
-    target = DBT_PROJECT_DIR / "target" / "docs"
-    dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+    # The night's build already compiled every node into the run target: reuse it and only
+    # read the catalogue (about 8 s less than compiling again).
+    target = RUN_TARGET_PATH
+    reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
+    dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
     destination = docs_path(paths)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.with_name(f".{destination.name}.writing")

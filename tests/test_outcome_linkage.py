@@ -299,6 +299,14 @@ def test_reports_open_offline_in_headless_chromium(linkage_run, tmp_path):
             if page.name == "c2.html":
                 assert driver.find_elements("css selector", "figure svg[role=img] title")
                 driver.save_screenshot(str(artefacts / "report_c2_1280.png"))
+        # The analysts' dbt docs, one static file made by the same run, open with the marts listed.
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        driver.get((project / "var" / "docs" / "collab_health_dbt_docs.html").as_uri())
+        WebDriverWait(driver, 60).until(lambda d: "dim_collaboration_members" in d.find_element("tag name", "body").text)
+        listed = driver.find_element("tag name", "body").text
+        for mart in ("system_metrics", "outcome_linked_collaboration", "collaboration_health", "dim_metrics"):
+            assert mart in listed
     finally:
         driver.quit()
     assert (artefacts / "report_c2_1280.png").stat().st_size > 10_000
