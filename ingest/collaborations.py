@@ -29,6 +29,12 @@ class Member(BaseModel):
     joined: dt.date
     left: dt.date | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> "Member":
+        if self.left is not None and self.left < self.joined:
+            raise ValueError(f"member {self.org}: left ({self.left}) is before joined ({self.joined})")
+        return self
+
 
 class Wave(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -69,9 +75,9 @@ class Target(BaseModel):
 class Collaboration(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str
+    name: str = Field(min_length=1)
     icb: str
-    purpose: str
+    purpose: str = Field(min_length=1)
     value_kinds: list[ValueKind] = Field(default_factory=list)
     #: The diagnostic instrument the collaboration uses (a codebook's instrument_id).
     instrument: str = "collab_health_core"
@@ -90,6 +96,13 @@ class Collaboration(BaseModel):
         metrics = [t.metric for t in self.targets]
         if len(set(metrics)) != len(metrics):
             raise ValueError(f"{self.id}: target metrics repeated")
+        ordered = sorted(self.waves, key=lambda w: w.wave)
+        for earlier, later in zip(ordered, ordered[1:]):
+            if later.fieldwork_start <= earlier.fieldwork_end:
+                raise ValueError(
+                    f"{self.id}: wave {later.wave} starts ({later.fieldwork_start}) before wave {earlier.wave} ends "
+                    f"({earlier.fieldwork_end}); waves are numbered in date order"
+                )
         return self
 
 
@@ -170,11 +183,17 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
     }
 
 
-def check_target_metrics(config: CollaborationsFile, metric_ids: set[str], path: Path) -> None:
-    """Every target names a metric of the catalogue; the error lists each one that does not."""
-    unknown = [f"{c.id}: {t.metric}" for c in config.collaborations for t in c.targets if t.metric not in metric_ids]
-    if unknown:
+def check_target_metrics(config: CollaborationsFile, monthly: set[str], annual: set[str], path: Path) -> None:
+    """Every target names a monthly metric of the catalogue (outcome windows are months);
+    the error lists each target that does not, and why."""
+    problems = []
+    for c in config.collaborations:
+        for t in c.targets:
+            if t.metric in annual and t.metric not in monthly:
+                problems.append(f"{c.id}: {t.metric} is published yearly, and outcome windows need a monthly metric")
+            elif t.metric not in monthly:
+                problems.append(f"{c.id}: {t.metric} is not in the metric catalogue")
+    if problems:
         raise CollaborationsError(
-            f"{path}: targets name metrics not in the metric catalogue ({'; '.join(unknown)}); "
-            f"known metrics: {', '.join(sorted(metric_ids))}"
+            f"{path}: {'; '.join(problems)}. Monthly metrics: {', '.join(sorted(monthly))}"
         )

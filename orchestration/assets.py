@@ -392,7 +392,9 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     path = Path(paths.config_dir) / "collaborations.yaml"
     collaborations = load_collaborations(path)
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
-    check_target_metrics(collaborations, {m.id for m in catalogue.metrics}, path)
+    grains = {layout.source: layout.period_grain for layout in PUBLISHED_LAYOUTS} | {"monthly_ae": "month"}
+    monthly = {m.id for m in catalogue.metrics if any(grains.get(source) == "month" for source in m.sources)}
+    check_target_metrics(collaborations, monthly, {m.id for m in catalogue.metrics} - monthly, path)
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():

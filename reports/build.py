@@ -70,7 +70,8 @@ def dbt_test_summary(run_results: Path) -> dict[str, int] | None:
 def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -> dict:
     cid = collaboration["collaboration_id"]
     waves = _rows(db, "select * from marts.dim_waves where collaboration_id = ? order by wave", [cid])
-    latest = max((w["wave"] for w in waves), default=None)
+    # The latest wave with responses (a wave declared but not yet surveyed has none).
+    latest = max((w["wave"] for w in waves if w["n_respondents"] > 0), default=None)
     scorecard = _rows(
         db,
         "select characteristic, characteristic_name, score, ci_low, ci_high, band, score_change, n_respondents, "
@@ -100,12 +101,16 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
     charts = []
     for metric_id in metric_ids:
         first = next(t for t in targets if t["metric_id"] == metric_id)
+        # The months around the waves: six before the first baseline to six after the last follow-up.
+        first_month = min((w["baseline_start"] for w in waves), default=dt.date(1900, 1, 1))
+        last_month = max((w["followup_end_month"] for w in waves), default=dt.date(2999, 1, 1))
         series = _rows(
             db,
             "select period_month, value, spc_mean, spc_lower, spc_upper, spc_signal from marts.system_metrics "
             "where entity_type = 'collaboration' and entity_id = ? and metric_id = ? and value is not null "
+            "and period_month >= ? - interval 6 month and period_month <= ? + interval 6 month "
             "order by period_month",
-            [cid, metric_id],
+            [cid, metric_id, first_month, last_month],
         )
         if not series:
             charts.append({"metric": first, "svg": None, "points": 0})
@@ -113,7 +118,10 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         points = [Point(r["period_month"], r["value"], r["spc_mean"], r["spc_lower"], r["spc_upper"], r["spc_signal"]) for r in series]
         windows = [Window(f"Wave {w['wave']}", w["fieldwork_start"], w["fieldwork_end"]) for w in waves]
         signals = [r["spc_signal"] for r in series if r["spc_signal"] not in (None, "common_cause")]
-        limits = "with process limits" if series[-1]["spc_mean"] is not None else "without limits (12 points or fewer)"
+        with_limits = sum(r["spc_mean"] is not None for r in series)
+        limits = (
+            f"process limits on {with_limits} of them" if with_limits else "no process limits (12 points or fewer in a segment)"
+        )
         description = (
             f"SPC chart of {first['metric_name']} for {collaboration['collaboration_name']}, "
             f"{series[0]['period_month']:%B %Y} to {series[-1]['period_month']:%B %Y}, {len(series)} months, {limits}; "
@@ -179,6 +187,10 @@ def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None
             folder / "index.html",
             environment.get_template("index.html.j2").render(**common, collaborations=collaborations),
         )
+    # A collaboration no longer in the file loses its page.
+    for stale in folder.glob("*.html"):
+        if stale != index and stale not in pages.values():
+            stale.unlink()
     return ReportSet(index=index, pages=pages)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import TINY_COLLABORATIONS
-from ingest.collaborations import CollaborationsError, collaboration_tables, load_collaborations
+from ingest.collaborations import CollaborationsError, check_target_metrics, collaboration_tables, load_collaborations
 
 
 def test_valid_collaborations_flatten_into_tables(tmp_path):
@@ -22,6 +22,14 @@ def test_valid_collaborations_flatten_into_tables(tmp_path):
         (("{org: RF4", "{org: not a code"), r"members\.1\.org"),
         (("  - id: tiny", "  - id: Tiny Collab"), r"collaborations\.0\.id"),
         (("waves:", "wavez:"), r"wavez"),
+        (("{org: RF4, joined: 2023-04-01}", "{org: RF4, joined: 2023-04-01, left: 2023-01-01}"), r"member RF4: left \(2023-01-01\) is before joined"),
+        (("purpose: Test the arithmetic by hand.", "purpose: ''"), r"collaborations\.0\.purpose"),
+        (("direction: increase, value: 0.75", "direction: sideways"), r"targets\.0\.direction"),
+        (
+            ("      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n  - id: tiny_wilder",
+             "      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n      - {wave: 2, fieldwork_start: 2024-08-20, fieldwork_end: 2024-09-10}\n  - id: tiny_wilder"),
+            r"tiny: wave 2 starts \(2024-08-20\) before wave 1 ends",
+        ),
     ],
 )
 def test_invalid_collaborations_name_file_and_entry(tmp_path, change, message):
@@ -48,3 +56,21 @@ def test_pulled_file_names_never_leave_the_landing_folder(tmp_path):
     for path in landing.iterdir():
         assert path.resolve().parent == landing.resolve()
         assert not path.is_symlink()  # a copy of the bytes, not a link out of landing
+
+
+def test_targets_must_be_monthly_metrics_of_the_catalogue(tmp_path):
+    path = tmp_path / "collaborations.yaml"
+    path.write_text(
+        TINY_COLLABORATIONS.replace(
+            "      - {metric: ae_4h_all, direction: increase, value: 0.75}",
+            "      - {metric: ae_4h_all, direction: increase, value: 0.75}\n"
+            "      - {metric: staff_engagement, direction: increase}\n"
+            "      - {metric: no_such_metric, direction: decrease}",
+        )
+    )
+    with pytest.raises(CollaborationsError) as raised:
+        check_target_metrics(load_collaborations(path), {"ae_4h_all"}, {"staff_engagement"}, path)
+    message = str(raised.value)
+    assert "tiny: staff_engagement is published yearly, and outcome windows need a monthly metric" in message
+    assert "tiny: no_such_metric is not in the metric catalogue" in message
+    assert message.endswith("Monthly metrics: ae_4h_all")  # the accepted target is not listed as a problem

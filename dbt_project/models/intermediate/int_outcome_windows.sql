@@ -1,10 +1,14 @@
 -- For each collaboration, wave and target metric: the metric before fieldwork and after it.
 -- Baseline = the N months before the first fieldwork month, follow-up = the N months after
 -- the last one (N = var('outcome_window_months')); fieldwork months belong to neither.
--- Values come from the collaboration's monthly series (int_system_metrics__series), where
--- an organisation counts only for months in which it was a member: each window sums their
--- numerators and denominators, or for a count gives the mean per month.
+-- Like for like: only organisations that were members for the whole span, from the first
+-- baseline month to the last follow-up month, count in either window. A member that
+-- joined or left in between would change the total, not the collaboration's performance
+-- (`membership_changed` says when someone was left out). Each window sums those
+-- organisations' numerators and denominators, or for a count gives the monthly mean of
+-- their total. `is_provisional` marks a window with fewer than var('outcome_min_months').
 {%- set window_months = var('outcome_window_months') %}
+{%- set min_months = var('outcome_min_months') %}
 with waves as (
     select * from {{ ref('stg_config__collaboration_waves') }}
 ),
@@ -13,9 +17,13 @@ targets as (
     select * from {{ ref('stg_config__collaboration_targets') }}
 ),
 
-collaboration_months as (
-    select * from {{ ref('int_system_metrics__series') }}
-    where entity_type = 'collaboration' and period_grain = 'month'
+members as (
+    select * from {{ ref('stg_config__collaboration_members') }}
+),
+
+organisation_months as (
+    select * from {{ ref('int_metric_values__organisation') }}
+    where period_grain = 'month' and numerator is not null
 ),
 
 spc_points as (
@@ -34,10 +42,59 @@ windows as (
         waves.fieldwork_start,
         waves.fieldwork_end,
         {{ dbt.date_trunc('month', 'waves.fieldwork_start') }} as first_fieldwork_month,
-        {{ dbt.date_trunc('month', 'waves.fieldwork_end') }} as last_fieldwork_month
+        {{ dbt.date_trunc('month', 'waves.fieldwork_end') }} as last_fieldwork_month,
+        {{ dbt.dateadd('month', -window_months, dbt.date_trunc('month', 'waves.fieldwork_start')) }} as baseline_start,
+        {{ dbt.dateadd('month', window_months + 1, dbt.date_trunc('month', 'waves.fieldwork_end')) }} as followup_end_exclusive
     from waves
     inner join targets
         on waves.collaboration_id = targets.collaboration_id
+),
+
+-- Members for the whole span of a wave's windows, and whether anyone was left out.
+wave_members as (
+    select
+        windows.collaboration_id,
+        windows.wave,
+        windows.metric_id,
+        members.org_code,
+        case
+            when members.joined_on <= windows.baseline_start
+                and (members.left_on is null or members.left_on >= {{ dbt.dateadd('day', -1, 'windows.followup_end_exclusive') }})
+                then 1
+            else 0
+        end as is_steady
+    from windows
+    inner join members
+        on windows.collaboration_id = members.collaboration_id
+        and members.joined_on < windows.followup_end_exclusive
+        and (members.left_on is null or members.left_on >= windows.baseline_start)
+),
+
+membership as (
+    select
+        collaboration_id,
+        wave,
+        metric_id,
+        sum(is_steady) as steady_members,
+        max(1 - is_steady) as membership_changed
+    from wave_members
+    group by 1, 2, 3
+),
+
+collaboration_months as (
+    select
+        wave_members.collaboration_id,
+        wave_members.wave,
+        wave_members.metric_id,
+        organisation_months.period_month,
+        sum(organisation_months.numerator) as numerator,
+        sum(organisation_months.denominator) as denominator
+    from wave_members
+    inner join organisation_months
+        on wave_members.org_code = organisation_months.org_code
+        and wave_members.metric_id = organisation_months.metric_id
+    where wave_members.is_steady = 1
+    group by 1, 2, 3, 4
 ),
 
 window_months as (
@@ -54,7 +111,8 @@ window_months as (
         collaboration_months.denominator
     from windows
     inner join collaboration_months
-        on windows.collaboration_id = collaboration_months.entity_id
+        on windows.collaboration_id = collaboration_months.collaboration_id
+        and windows.wave = collaboration_months.wave
         and windows.metric_id = collaboration_months.metric_id
     where
         (
@@ -114,8 +172,14 @@ valued as (
             when followup_signals.any_concern = 1 then 'concern'
             when followup_signals.any_neutral = 1 then 'special_cause_neutral'
             when followup_signals.any_common = 1 then 'common_cause'
-        end as spc_signal_since_wave
+        end as spc_signal_since_wave,
+        coalesce(membership.steady_members, 0) as steady_members,
+        coalesce(membership.membership_changed, 0) = 1 as membership_changed
     from windows
+    left join membership
+        on windows.collaboration_id = membership.collaboration_id
+        and windows.wave = membership.wave
+        and windows.metric_id = membership.metric_id
     left join pooled
         on windows.collaboration_id = pooled.collaboration_id
         and windows.wave = pooled.wave
@@ -140,6 +204,9 @@ select
     followup_value,
     cast(followup_months as integer) as followup_months,
     round(followup_value - baseline_value, 4) as change,
+    cast(steady_members as integer) as organisations_compared,
+    membership_changed,
+    baseline_months < {{ min_months }} or followup_months < {{ min_months }} as is_provisional,
     round(case when direction = 'decrease' then -1 else 1 end * (followup_value - baseline_value), 4) as directed_change,
     case
         when followup_value is null or baseline_value is null then null

@@ -24,8 +24,10 @@ select
     outcome_windows.followup_value,
     outcome_windows.followup_months,
     outcome_windows.change,
-    outcome_windows.directed_change,
-    outcome_windows.is_improvement
+    -- Too short a window is not compared across collaborations.
+    case when not outcome_windows.is_provisional then outcome_windows.directed_change end as directed_change,
+    outcome_windows.is_improvement,
+    outcome_windows.is_provisional
 from outcome_windows
 inner join health
     on outcome_windows.collaboration_id = health.collaboration_id
