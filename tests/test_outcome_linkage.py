@@ -10,15 +10,16 @@ label: trust A gives a_k, trust B gives b_k, so the collaboration's shared-purpo
     a, b   1,2  2,2  2,3  3,3  3,4  4,4  4,5  5,4
     score  1.5  2.0  2.5  3.0  3.5  4.0  4.5  4.5
 
-A&E (type 1 only; 100 attendances per trust per month): in July (the baseline, the month
-before fieldwork) each trust has 30 over 4 hours, so every baseline is 140/200 = 0.70. In
-September (the follow-up) each trust has 30 - x_k over 4 hours, so the follow-up is
-0.70 + x_k / 100:
+A&E (type 1 only; 100 attendances per trust per month): in May-July (the baseline months
+before fieldwork) each trust has 30 over 4 hours, so every baseline is 0.70. In
+September-November (the follow-up) each trust has 30 - x_k over 4 hours, so the follow-up
+is 0.70 + x_k / 100 (three months each: a firm, not provisional, comparison):
 
     x_k    5    2    8    4    10   6    12   3
 
-Collaboration 2's trust B left on 15 August: it counts in July but not in September, where
-its (deliberately awful) 90 over 4 hours must be ignored: follow-up = trust A alone, 72/100.
+Collaboration 2's trust B left on 15 August, in the middle of the span: the comparison is
+like for like, so B is left out of both windows (its deliberately awful 90 over 4 hours
+after leaving must never count): baseline 0.70 and follow-up 0.72 from trust A alone.
 
 Spearman's rho, shared purpose x four-hour change, over the eight collaborations:
   score ranks  1, 2, 3, 4, 5, 6, 7.5, 7.5   (the two 4.5s share ranks 7 and 8)
@@ -27,7 +28,7 @@ Spearman's rho, shared purpose x four-hour change, over the eight collaborations
   Σ dx·dy = 14, Σ dx² = 41.5, Σ dy² = 42 -> rho = 14 / sqrt(41.5 × 42) = 0.3353.
 
 Lower is better: collaboration 3 also targets 12-hour waits from decision to admit
-(decrease, target 30). July 20 + 20 = 40; September 10 + 15 = 25: change -15, directed +15,
+(decrease, target 30). Each baseline month 20 + 20 = 40; each follow-up month 10 + 15 = 25: change -15, directed +15,
 an improvement, target met (25 <= 30). One collaboration only: not reportable as an association.
 
 Suppressed wave: collaboration 1 has a second wave (November) with four respondents: its
@@ -119,17 +120,24 @@ def ae_line(month: str, org: str, over_4h: int, dta_12h: int = 0) -> str:
 
 
 def write_ae(folder: Path) -> None:
+    """May-July: the baseline months; September-November: the follow-up months (the same
+    figures each month, so each window's value is one month's)."""
     folder.mkdir(parents=True, exist_ok=True)
-    july, september = [AE_HEADER], [AE_HEADER]
-    for k in range(8):
-        a, b = members(k)
-        dta = (20, 20) if k == 2 else (0, 0)
-        july += [ae_line("JULY", a, 30, dta[0]), ae_line("JULY", b, 30, dta[1])]
-        september_dta = (10, 15) if k == 2 else (0, 0)
-        over = 90 if k == 1 else 30 - X[k]  # collaboration 2's trust B has left by September
-        september += [ae_line("SEPTEMBER", a, 30 - X[k], september_dta[0]), ae_line("SEPTEMBER", b, over, september_dta[1])]
-    (folder / "Monthly-AE-July-2024.csv").write_text("\n".join(july) + "\n", encoding="utf-8")
-    (folder / "Monthly-AE-September-2024.csv").write_text("\n".join(september) + "\n", encoding="utf-8")
+    for month in ("MAY", "JUNE", "JULY"):
+        rows = [AE_HEADER]
+        for k in range(8):
+            a, b = members(k)
+            dta = (20, 20) if k == 2 else (0, 0)
+            rows += [ae_line(month, a, 30, dta[0]), ae_line(month, b, 30, dta[1])]
+        (folder / f"Monthly-AE-{month.title()}-2024.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for month in ("SEPTEMBER", "OCTOBER", "NOVEMBER"):
+        rows = [AE_HEADER]
+        for k in range(8):
+            a, b = members(k)
+            dta = (10, 15) if k == 2 else (0, 0)
+            over = 90 if k == 1 else 30 - X[k]  # collaboration 2's trust B has left by now
+            rows += [ae_line(month, a, 30 - X[k], dta[0]), ae_line(month, b, over, dta[1])]
+        (folder / f"Monthly-AE-{month.title()}-2024.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +191,12 @@ def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_ru
         for k in range(8):
             follow = 0.72 if k == 1 else round(0.70 + X[k] / 100, 4)
             change = round(follow - 0.70, 4)
-            assert four_hour[f"c{k + 1}"] == (0.70, 1, follow, 1, change, change, True), f"c{k + 1}"
+            assert four_hour[f"c{k + 1}"] == (0.70, 3, follow, 3, change, change, True), f"c{k + 1}"
+        steady = db.execute(
+            "select organisations_compared, membership_changed, is_provisional from marts.outcome_linked_collaboration "
+            "where collaboration_id = 'c2' and metric_id = 'ae_4h_all'"
+        ).fetchall()
+        assert steady == [(1, True, False)]
 
         waits = db.execute(
             "select baseline_value, followup_value, change, directed_change, is_improvement, target_value, target_met "
