@@ -21,7 +21,7 @@ import polars as pl
 from ingest.codebook import Codebook, ColumnLayout, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.organisations import OrganisationMatcher
-from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
+from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.pseudonymise import pseudonymise
 from ingest.quarantine import (
     CELL,
@@ -168,16 +168,9 @@ def read_diagnostic_export(
     codebook = layout.codebook
     item_columns = {item_id: f"item_{item_id}" for item_id in layout.items}
 
-    rows = table.rows.select(
-        "source_row",
-        "n_fields",
-        "extra_fields",
-        "swallowed_rows",
-        *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in layout.fields.items()],
-        *[pl.col(f"c{pos}").alias(item_columns[item_id]) for item_id, pos in layout.items.items()],
-    )
-    if "role_group" not in rows.columns:
-        rows = rows.with_columns(role_group=pl.lit(None, dtype=pl.String))
+    rows = named_columns(
+        table, layout.fields, absent=["role_group"] if "role_group" not in layout.fields else []
+    ).with_columns([table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()])
     roles = {normalise_label(r): r for r in codebook.role_groups}
     # Respondent ids compare ignoring case and spacing (an email typed twice, say).
     rows = rows.with_columns(pl.col("respondent_id").str.to_lowercase())

@@ -173,6 +173,20 @@ def structural_problems(table: TextTable) -> list[tuple[pl.Expr, str]]:
     ]
 
 
+#: The columns `_table` adds to every row to describe its shape (see `structural_problems`).
+SHAPE_COLUMNS = ("source_row", "n_fields", "extra_fields", "swallowed_rows")
+
+
+def named_columns(table: TextTable, positions: dict[str, int], absent: list[str] | tuple[str, ...] = ()) -> pl.DataFrame:
+    """The table's rows with each wanted column by name (text, outer spaces stripped), the
+    shape columns, and a null column for each name in `absent` (an optional column the
+    file does not have)."""
+    return table.rows.select(
+        *SHAPE_COLUMNS,
+        *[pl.col(f"c{position}").str.strip_chars().alias(name) for name, position in positions.items()],
+    ).with_columns([pl.lit(None, dtype=pl.String).alias(name) for name in absent])
+
+
 def blank_row_mask(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
     """True where every one of `columns` is empty or whitespace."""
     return pl.all_horizontal(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
+from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.quarantine import IngestResult, RowProblems, combine_preferring_revised, split_repeats
 
 MONTHS = {
@@ -126,15 +126,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
     positions, ignored = map_headers(table.headers, path)
     source = path.name
 
-    rows = table.rows.select(
-        "source_row",
-        "n_fields",
-        "extra_fields",
-        "swallowed_rows",
-        *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in positions.items()],
-    ).with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c.name) for c in COLUMNS if c.name not in positions]
-    )
+    rows = named_columns(table, positions, absent=[c.name for c in COLUMNS if c.name not in positions])
     mapped = [c.name for c in COLUMNS]
     rows = rows.with_columns(period_start=parse_period(pl.col("period")))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.files import InputFileError, blank_row_mask, normalise_label, read_text_table, sha256_file, structural_problems
+from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.quarantine import CELL, IngestResult, RowProblems, quarantine_rows, split_repeats
 
 ODS_CODE = r"^[A-Z0-9]{3,6}$"
@@ -97,15 +97,10 @@ def read_published(path: Path, layout: PublishedLayout) -> IngestResult:
     table = read_text_table(path)
     named, measures, ignored = _positions(table.headers, layout, path)
     source = path.name
-    rows = table.rows.select(
-        "source_row",
-        "n_fields",
-        "extra_fields",
-        "swallowed_rows",
-        *[pl.col(f"c{pos}").str.strip_chars().alias(name) for name, pos in named.items()],
-        *[pl.col(f"c{pos}").str.strip_chars().str.replace_all(",", "").alias(name) for name, pos in measures.items()],
+    rows = named_columns(
+        table, named | measures, absent=[name for name in layout.text if name not in named]
     ).with_columns(
-        [pl.lit(None, dtype=pl.String).alias(name) for name in layout.text if name not in named],
+        [pl.col(name).str.replace_all(",", "") for name in measures],
         period_start=layout.parse_period(pl.col("period")),
         org_code=pl.col("org_code").str.to_uppercase(),
     )
