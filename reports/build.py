@@ -70,14 +70,20 @@ def dbt_test_summary(run_results: Path) -> dict[str, int] | None:
 def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -> dict:
     cid = collaboration["collaboration_id"]
     waves = _rows(db, "select * from marts.dim_waves where collaboration_id = ? order by wave", [cid])
-    # The latest wave with responses (a wave declared but not yet surveyed has none).
+    # The latest wave with responses (a wave declared but not yet surveyed has none), and
+    # the latest with a score that can be shown: where every group of the latest wave is
+    # under the minimum size, the scorecard falls back to the last reportable wave.
     latest = max((w["wave"] for w in waves if w["n_respondents"] > 0), default=None)
+    reportable = db.execute(
+        "select max(wave) from marts.collaboration_health where collaboration_id = ? and not is_suppressed", [cid]
+    ).fetchone()[0]
+    scored = reportable if reportable is not None else latest
     scorecard = _rows(
         db,
         "select characteristic, characteristic_name, score, ci_low, ci_high, band, score_change, n_respondents, "
         "n_organisations, perception_gap, is_suppressed, scale_min, scale_max "
         "from marts.collaboration_health where collaboration_id = ? and wave = ? order by characteristic_name",
-        [cid, latest],
+        [cid, scored],
     )
     # Organisation scores: only rows the mart has not suppressed (no group under 5 is named).
     organisations = _rows(
@@ -87,7 +93,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         "left join marts.dim_organisations as o on h.organisation_code = o.org_code "
         "where h.collaboration_id = ? and h.wave = ? and not h.is_suppressed and h.score is not null "
         "order by h.characteristic_name, h.organisation_code",
-        [cid, latest],
+        [cid, scored],
     )
     gaps = [row for row in scorecard if row["perception_gap"] is not None]
     targets = _rows(
@@ -147,6 +153,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         "members": _rows(db, "select * from marts.dim_collaboration_members where collaboration_id = ? order by org_code", [cid]),
         "waves": waves,
         "latest_wave": latest,
+        "scored_wave": scored,
         "scorecard": scorecard,
         "organisations": organisations,
         "gaps": gaps,

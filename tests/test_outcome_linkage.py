@@ -32,7 +32,8 @@ Lower is better: collaboration 3 also targets 12-hour waits from decision to adm
 an improvement, target met (25 <= 30). One collaboration only: not reportable as an association.
 
 Suppressed wave: collaboration 1 has a second wave (November) with four respondents: its
-health score is withheld and it is left out of the association.
+health score is withheld and it is left out of the association. Suppressed group:
+collaboration 9 (no A&E data, so no pair in the association) has a trust with 3 respondents.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import pytest
 from conftest import AE_HEADER, CODEBOOK_DIR, PROJECT_ROOT, SAMPLE_ODS
 from test_nightly_job import connect, run_nightly
 
-TRUSTS = ["RTX", "RXL", "RXN", "RXR", "RCU", "RFF", "RP5", "RR7", "RTD", "RXP", "RA9", "RH8", "RK9", "RJ1", "RJ2", "RJZ"]
+TRUSTS = ["RTX", "RXL", "RXN", "RXR", "RCU", "RFF", "RP5", "RR7", "RTD", "RXP", "RA9", "RH8", "RK9", "RJ1", "RJ2", "RJZ", "RCB", "RCD"]
 LEVELS = [(1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5), (5, 4)]
 X = [5, 2, 8, 4, 10, 6, 12, 3]
 LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
@@ -63,7 +64,7 @@ def members(k: int) -> tuple[str, str]:
 
 def collaborations_yaml() -> str:
     lines = ["collaborations:"]
-    for k in range(8):
+    for k in range(9):
         a, b = members(k)
         left = ", left: 2024-08-15" if k == 1 else ""
         lines += [
@@ -102,6 +103,14 @@ def write_export(path: Path) -> None:
                 row = [f"c{k + 1}-{org}-{n}", "06/08/2024 10:00", org, "Manager", f"c{k + 1}", "1"] + [""] * len(codebook.items)
                 row[at["SP1"]] = row[at["SP2"]] = LABELS[level]
                 rows.append(row)
+    # Collaboration 9: RCB has 5 respondents (answering 4), RCD only 3 (answering 2): the
+    # collaboration's score (4 + 2) / 2 = 3.0 is shown, but neither trust's own score is
+    # (RCD is under 5, and RCB is withheld with it so RCD's cannot be worked out).
+    for org, level, count in (("RCB", 4, 5), ("RCD", 2, 3)):
+        for n in range(count):
+            row = [f"c9-{org}-{n}", "06/08/2024 10:00", org, "Manager", "c9", "1"] + [""] * len(codebook.items)
+            row[at["SP1"]] = row[at["SP2"]] = LABELS[level]
+            rows.append(row)
     for org in members(0):  # wave 2 of collaboration 1: four respondents, suppressed
         for n in range(2):
             row = [f"c1w2-{org}-{n}", "05/11/2024 10:00", org, "Manager", "c1", "2"] + [""] * len(codebook.items)
@@ -178,7 +187,7 @@ def test_outcome_linkage_and_association_match_the_hand_worked_values(linkage_ru
                 "where characteristic = 'shared_purpose' and wave = 1"
             ).fetchall()
         )
-        assert scores == {f"c{k + 1}": (a + b) / 2 for k, (a, b) in enumerate(LEVELS)}
+        assert scores == {f"c{k + 1}": (a + b) / 2 for k, (a, b) in enumerate(LEVELS)} | {"c9": 3.0}
 
         four_hour = {
             row[0]: row[1:]
@@ -236,7 +245,7 @@ def test_reports_show_every_collaboration_and_the_marts_numbers_and_never_a_smal
     assert result.success
     folder = project / "var" / "reports"
     index = report_text(folder / "index.html")
-    for k in range(8):
+    for k in range(9):
         assert f'href="c{k + 1}.html"' in index and (folder / f"c{k + 1}.html").exists()
 
     # Collaboration 2 (one wave): shared purpose 2.00, in the concern band, as in the mart.
@@ -250,14 +259,18 @@ def test_reports_show_every_collaboration_and_the_marts_numbers_and_never_a_smal
     # The association is reportable (8 collaborations) and called an association.
     assert "This is an association, not an effect." in c2 and "+0.34" in c2
 
-    # Collaboration 1's latest wave has four respondents: withheld, and no organisation named
-    # with a score.
+    # Collaboration 1's latest wave has four respondents: the page says so and shows wave 1.
     c1 = report_text(folder / "c1.html")
-    assert "Withheld: fewer than 5 respondents" in c1
-    perception = c1[c1.index('id="perception"') : c1.index('id="measures"')]
+    assert "Wave 2 had too few respondents to report" in c1 and "(wave 1)</h2>" in c1
+
+    # Collaboration 9: its score is shown, but neither trust is named with a score (RCD has
+    # 3 respondents; RCB is withheld with it).
+    c9 = report_text(folder / "c9.html")
+    assert ">3.00<" in c9
+    perception = c9[c9.index('id="perception"') : c9.index('id="measures"')]
     assert "No perception gap can be shown" in perception
-    for trust in members(0):
-        assert trust not in perception
+    for name in ("YORK AND SCARBOROUGH", "HARROGATE", "RCB", "RCD", "4.00", "2.00"):
+        assert name not in perception
 
     # Self-contained: no external reference of any kind (SVG namespaces and in-page
     # fragment references such as url(#clip) are not requests).
@@ -292,7 +305,7 @@ def test_reports_open_offline_in_headless_chromium(linkage_run, tmp_path):
     artefacts.mkdir(exist_ok=True)
     try:
         pages = sorted((project / "var" / "reports").glob("*.html"))
-        assert len(pages) == 9
+        assert len(pages) == 10
         for page in pages:
             driver.get_log("performance")  # drain what the browser did before this page
             driver.get_log("browser")
