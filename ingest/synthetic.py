@@ -102,13 +102,19 @@ def generate_exports(
     codebooks: list[Codebook],
     seed: int = SEED,
     org_names: dict[str, str] | None = None,
+    respondents_per_org: tuple[int, int] = RESPONDENTS_PER_ORG,
+    low_response: dict[tuple[str, int], int] | None = None,
 ) -> dict[str, bytes]:
     """File name -> file bytes for every collaboration and wave.
 
     With `org_names` (ODS code -> name), some respondents give their organisation's name
-    instead of its code, as survey tools with a free "organisation" box produce.
+    instead of its code, as survey tools with a free "organisation" box produce. Each member
+    organisation has between `respondents_per_org` respondents a wave, except in the
+    (collaboration, wave) pairs of `low_response` (default LOW_RESPONSE), which get that many
+    in total.
     """
     org_names = org_names or {}
+    low_response = LOW_RESPONSE if low_response is None else low_response
     rng = random.Random(seed)
     by_id = {codebook.instrument_id: codebook for codebook in codebooks}
     files: dict[str, bytes] = {}
@@ -118,10 +124,12 @@ def generate_exports(
         characteristic_ids = list(codebook.characteristics)
         base = {cid: rng.uniform(2.5, 4.2) for cid in characteristic_ids}
         org_offset = {m.org: {cid: rng.gauss(0, 0.35) for cid in characteristic_ids} for m in collab.members}
-        people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(40)] for m in collab.members}
+        # Each person answers once per collaboration: a pool big enough for every wave.
+        pool_size = max(40, len(collab.waves) * respondents_per_org[1])
+        people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(pool_size)] for m in collab.members}
         for w_index, wave in enumerate(collab.waves):
             lift = {cid: w_index * rng.uniform(-0.1, 0.35) for cid in characteristic_ids}
-            target_total = LOW_RESPONSE.get((collab.id, wave.wave))
+            target_total = low_response.get((collab.id, wave.wave))
             plan: list[str] = []
             # Only organisations that were members during the wave's fieldwork respond.
             members = [
@@ -130,7 +138,7 @@ def generate_exports(
             ]
             for m_index, member in enumerate(members):
                 if target_total is None:
-                    count = rng.randint(*RESPONDENTS_PER_ORG)
+                    count = rng.randint(*respondents_per_org)
                 else:
                     count = target_total // len(members) + (m_index < target_total % len(members))
                 plan += [member.org] * count

@@ -1,0 +1,253 @@
+"""Benchmark: the real nightly job on generated national-scale inputs, stage by stage.
+
+    make bench                                    # scales 0.1, 1 and 3
+    .venv/bin/python benchmarks/nightly_at_scale.py --scales 0.1 1 [--work-dir var/bench]
+
+For each scale factor: generate the inputs (benchmarks/national_inputs.py; cached in the
+work folder and reused while the scale and seed match), then run ``collab-health run`` in a
+fresh process on an empty data folder (the full nightly run), then again with nothing
+changed (the unchanged rerun). Each run's wall time and peak memory (resident set of the
+process and its children, such as dbt, sampled every 0.1 s) is split by stage from the
+Dagster event log. The hand-written DuckDB baseline (benchmarks/baseline.sql) then computes
+the same collaboration_health and system_metrics straight from the generated files.
+
+Prints a table; asserts nothing. Stage targets are the issue's (scale 1, 2 cores): full run
+<= 60 s, unchanged rerun <= 15 s, peak memory <= 1.5 GB, data-proportional part <= 3x baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+#: Stage of each Dagster step, by the start of its step key; the first match wins.
+STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("pull", lambda key: key.startswith("landing__")),
+    ("GE checks", lambda key: "_ge_" in key),
+    ("other checks", lambda key: key.endswith(("rows_reconcile", "files_accepted"))),
+    ("polars ingest", lambda key: key.startswith("clean")),
+    ("dbt build", lambda key: key == "dbt_models"),
+    ("dbt docs", lambda key: key.startswith("docs__")),
+    ("publish", lambda key: key.startswith("published__")),
+    ("reports", lambda key: key.startswith("reports__")),
+)
+STAGE_NAMES = ["start-up", *[name for name, _ in STAGES], "other"]
+BENCH_KEY = "national-benchmark-key-not-secret"  # the generated respondents are invented
+
+
+def stage_of(step_key: str) -> str:
+    return next((name for name, matches in STAGES if matches(step_key)), "other")
+
+
+# --- measuring one run (in a child process) -----------------------------------------------
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of `root` and every process descended from it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, stack, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                total += int(handle.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(children.get(pid, []))
+    return total
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.interval, self.samples, self._stopping = interval, [], threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            self.samples.append((time.time(), _tree_rss(os.getpid())))
+            self._stopping.wait(self.interval)
+
+    def stop(self) -> list[tuple[float, int]]:
+        self._stopping.set()
+        self.join()
+        return self.samples
+
+
+def measure_run(output: Path, started: float) -> None:
+    """Run the nightly job here and write each stage's seconds and peak bytes to `output`."""
+    sampler = MemorySampler()
+    sampler.start()
+    from orchestration.cli import run_nightly
+
+    code = run_nightly()
+    finished = time.time()
+    samples = sampler.stop()
+
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        records = instance.all_logs(run.run_id)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    opened: dict[str, float] = {}
+    run_start = run_end = None
+    for record in records:
+        event = record.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type
+        if kind == DagsterEventType.RUN_START:
+            run_start = record.timestamp
+        elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+            run_end = record.timestamp
+        elif kind == DagsterEventType.STEP_START:
+            opened[event.step_key] = record.timestamp
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and event.step_key in opened:
+            spans.setdefault(stage_of(event.step_key), []).append((opened.pop(event.step_key), record.timestamp))
+    run_start = run_start or started
+    spans["start-up"] = [(started, run_start)]
+    spans.setdefault("other", []).append((run_end or finished, finished))
+
+    def peak(intervals: list[tuple[float, float]]) -> int:
+        inside = [rss for t, rss in samples if any(a <= t <= b + 0.1 for a, b in intervals)]
+        return max(inside, default=0)
+
+    stages = {
+        name: {"seconds": sum(b - a for a, b in intervals), "peak_bytes": peak(intervals), "steps": len(intervals)}
+        for name, intervals in spans.items()
+    }
+    accounted = sum(s["seconds"] for s in stages.values())
+    stages["other"]["seconds"] += max(0.0, (finished - started) - accounted)
+    output.write_text(json.dumps({
+        "exit_code": code,
+        "seconds": finished - started,
+        "peak_bytes": max((rss for _, rss in samples), default=0),
+        "stages": stages,
+    }))
+
+
+# --- the benchmark (parent process) -------------------------------------------------------
+
+def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
+    """One nightly run in a fresh process; its measurements."""
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    stats = data_dir.parent / f"{label}.json"
+    log = data_dir.parent / f"{label}.log"
+    environment = {
+        **os.environ,
+        "COLLAB_HEALTH_CONFIG_DIR": str(config_dir),
+        "COLLAB_HEALTH_DATA_DIR": str(data_dir),
+        "COLLAB_HEALTH_PSEUDONYM_KEY": BENCH_KEY,
+    }
+    environment.pop("DAGSTER_HOME", None)
+    with open(log, "w") as handle:
+        completed = subprocess.run(
+            [sys.executable, __file__, "--measure-run", str(stats), "--started", repr(time.time())],
+            env=environment, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+        )
+    if completed.returncode != 0 or not stats.exists():
+        tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+        raise SystemExit(f"the {label} run failed (exit {completed.returncode}); log {log}:\n{tail}")
+    return json.loads(stats.read_text())
+
+
+def prepare_inputs(work_dir: Path, factor: float) -> tuple[Path, dict]:
+    from benchmarks.national_inputs import SEED, Scale, generate
+
+    folder = work_dir / f"scale-{factor:g}"
+    stamp = folder / "inputs.json"
+    wanted = {"scale": factor, "seed": SEED}
+    if stamp.exists() and {k: v for k, v in json.loads(stamp.read_text()).items() if k in wanted} == wanted:
+        return folder, json.loads(stamp.read_text())
+    print(f"generating inputs at scale {factor:g} in {folder} ...", flush=True)
+    started = time.perf_counter()
+    inputs = generate(folder, Scale.at(factor), SEED, progress=lambda line: print(line, flush=True))
+    described = {
+        **wanted, "files": inputs.files, "megabytes": round(inputs.bytes / 1e6, 1),
+        "diagnostic_rows": inputs.diagnostic_rows, "ae_rows": inputs.ae_rows,
+        "generated_in_seconds": round(time.perf_counter() - started, 1),
+    }
+    stamp.write_text(json.dumps(described, indent=2))
+    return folder, described
+
+
+def run_baseline(folder: Path) -> float | None:
+    try:
+        from benchmarks.baseline import run_baseline as baseline
+    except ImportError:
+        return None
+    return baseline(folder / "config").seconds
+
+
+def _gb(value: int) -> str:
+    return f"{value / 2**30:.2f}"
+
+
+def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float | None) -> None:
+    print()
+    print(f"## Scale {factor:g}: {inputs['diagnostic_rows']:,} diagnostic rows in {inputs['files']} files "
+          f"({inputs['megabytes']} MB), {inputs['ae_rows']:,} Monthly A&E rows")
+    print()
+    print("| stage | full run s | full peak GB | unchanged rerun s | rerun peak GB |")
+    print("|---|---:|---:|---:|---:|")
+    for name in STAGE_NAMES:
+        a, b = full["stages"].get(name), rerun["stages"].get(name)
+        if not a and not b:
+            continue
+        cells = []
+        for stage in (a, b):
+            cells += [f"{stage['seconds']:.1f}", _gb(stage["peak_bytes"])] if stage else ["-", "-"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"| **total** | **{full['seconds']:.1f}** | **{_gb(full['peak_bytes'])}** | "
+          f"**{rerun['seconds']:.1f}** | **{_gb(rerun['peak_bytes'])}** |")
+    if baseline is not None:
+        proportional = sum(full["stages"].get(n, {}).get("seconds", 0) for n in ("polars ingest", "dbt build"))
+        print()
+        print(f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
+              f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 1.0, 3.0])
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--measure-run", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure_run:
+        measure_run(args.measure_run, args.started)
+        return
+    for factor in args.scales:
+        folder, inputs = prepare_inputs(args.work_dir, factor)
+        runs = folder / "runs"
+        shutil.rmtree(runs, ignore_errors=True)
+        data_dir = runs / "data"
+        print(f"scale {factor:g}: full nightly run ...", flush=True)
+        full = run_job(folder / "config", data_dir, "full")
+        print(f"scale {factor:g}: unchanged rerun ...", flush=True)
+        rerun = run_job(folder / "config", data_dir, "rerun")
+        print(f"scale {factor:g}: hand-written baseline ...", flush=True)
+        baseline = run_baseline(folder)
+        print_table(factor, inputs, full, rerun, baseline)
+
+
+if __name__ == "__main__":
+    main()
