@@ -1,7 +1,7 @@
 """A hand-written DuckDB SQL baseline for the national-scale benchmark (issue 8).
 
     .venv/bin/python benchmarks/baseline.py --config-dir config [--warehouse var/warehouse/collab_health.duckdb]
-        [--output /tmp/baseline.duckdb] [--print-sql]
+        [--output /tmp/baseline.duckdb] [--pipeline-seconds 95.0] [--print-sql]
 
 `benchmarks/baseline.sql` computes `collaboration_health` and `system_metrics` straight
 from the input files named by `sources.yaml` (diagnostic exports, Monthly A&E in the
@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, help="keep the baseline's database here (default: a temporary file)")
     parser.add_argument("--examples", type=int, default=3, help="differing rows to show per table")
     parser.add_argument("--print-sql", action="store_true", help="print the rendered SQL and stop")
+    parser.add_argument("--pipeline-seconds", type=float, help="the pipeline's time for the same inputs: prints the ratio")
     args = parser.parse_args(argv)
     if args.print_sql:
         with tempfile.TemporaryDirectory() as scratch:
@@ -352,6 +353,8 @@ def main(argv: list[str] | None = None) -> None:
             f"baseline: {result.seconds:.2f} s in one DuckDB process ({THREADS} threads): "
             f"collaboration_health {result.collaboration_health_rows:,} rows, system_metrics {result.system_metrics_rows:,} rows"
         )
+        if args.pipeline_seconds:
+            print(f"pipeline / baseline time: {args.pipeline_seconds:.2f} s / {result.seconds:.2f} s = {args.pipeline_seconds / result.seconds:.1f}x")
         if args.warehouse:
             for table, counts in compare_with_warehouse(output, args.warehouse, args.examples).items():
                 print(
