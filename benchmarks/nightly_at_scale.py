@@ -91,7 +91,7 @@ class MemorySampler(threading.Thread):
         return self.samples
 
 
-def measure_run(output: Path, started: float) -> None:
+def measure_run(output: Path, started: float) -> int:
     """Run the nightly job here and write each stage's seconds and peak bytes to `output`."""
     sampler = MemorySampler()
     sampler.start()
@@ -142,6 +142,7 @@ def measure_run(output: Path, started: float) -> None:
         "peak_bytes": max((rss for _, rss in samples), default=0),
         "stages": stages,
     }))
+    return code
 
 
 # --- the benchmark (parent process) -------------------------------------------------------
@@ -189,19 +190,22 @@ def prepare_inputs(work_dir: Path, factor: float) -> tuple[Path, dict]:
     return folder, described
 
 
-def run_baseline(folder: Path) -> float | None:
-    try:
-        from benchmarks.baseline import run_baseline as baseline
-    except ImportError:
-        return None
-    return baseline(folder / "config").seconds
+def run_baseline(folder: Path, warehouse: Path) -> tuple[float, dict]:
+    """The hand-written baseline's seconds, and how its tables compare with the pipeline's marts."""
+    from benchmarks.baseline import compare_with_warehouse, run_baseline as baseline
+
+    output = folder / "runs" / "baseline.duckdb"
+    output.unlink(missing_ok=True)
+    result = baseline(folder / "config", output)
+    comparison = compare_with_warehouse(output, warehouse)
+    return result.seconds, comparison
 
 
 def _gb(value: int) -> str:
     return f"{value / 2**30:.2f}"
 
 
-def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float | None) -> None:
+def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float, comparison: dict) -> None:
     print()
     print(f"## Scale {factor:g}: {inputs['diagnostic_rows']:,} diagnostic rows in {inputs['files']} files "
           f"({inputs['megabytes']} MB), {inputs['ae_rows']:,} Monthly A&E rows")
@@ -218,11 +222,13 @@ def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: 
         print(f"| {name} | " + " | ".join(cells) + " |")
     print(f"| **total** | **{full['seconds']:.1f}** | **{_gb(full['peak_bytes'])}** | "
           f"**{rerun['seconds']:.1f}** | **{_gb(rerun['peak_bytes'])}** |")
-    if baseline is not None:
-        proportional = sum(full["stages"].get(n, {}).get("seconds", 0) for n in ("polars ingest", "dbt build"))
-        print()
-        print(f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
-              f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline.")
+    proportional = sum(full["stages"].get(n, {}).get("seconds", 0) for n in ("polars ingest", "dbt build"))
+    print()
+    print(f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
+          f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline.")
+    for table, report in comparison.items():
+        print(f"Baseline vs marts.{table}: {report['pipeline_rows']:,} rows; differing {report['differing']}, "
+              f"missing {report['missing']}, extra {report['extra']}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,8 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_run:
-        measure_run(args.measure_run, args.started)
-        return
+        sys.exit(measure_run(args.measure_run, args.started))
     for factor in args.scales:
         folder, inputs = prepare_inputs(args.work_dir, factor)
         runs = folder / "runs"
@@ -245,8 +250,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"scale {factor:g}: unchanged rerun ...", flush=True)
         rerun = run_job(folder / "config", data_dir, "rerun")
         print(f"scale {factor:g}: hand-written baseline ...", flush=True)
-        baseline = run_baseline(folder)
-        print_table(factor, inputs, full, rerun, baseline)
+        baseline, comparison = run_baseline(folder, data_dir / "warehouse" / "collab_health.duckdb")
+        print_table(factor, inputs, full, rerun, baseline, comparison)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """`collab-health`: run the nightly job in one process and say what it left behind.
 
     collab-health run        materialise every asset and check, then summarise the marts
+                             (skipped, saying so, when nothing changed since the last
+                             healthy run; --force runs anyway)
     collab-health ui         open the Dagster UI on this project (dg dev)
 """
 
@@ -16,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestration.run_state import fingerprint, project_dirs, record_healthy_run, unchanged_since
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,8 +32,8 @@ def _use_project_instance() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     if os.environ.get("DAGSTER_HOME"):
         return
-    data_dir = Path(os.environ.get("COLLAB_HEALTH_DATA_DIR") or PROJECT_ROOT / "var")
-    home = (data_dir / "dagster").resolve()
+    data_dir, _ = project_dirs()
+    home = data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.is_symlink() or config.resolve() != (PROJECT_ROOT / "dagster.yaml").resolve():
@@ -88,9 +92,21 @@ def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
         ]
 
 
-def run_nightly() -> int:
+def run_nightly(force: bool = False) -> int:
     _use_project_instance()
     started = time.monotonic()
+    data_dir, config_dir = project_dirs()
+    # Before paying for Dagster and dbt: has anything changed since the last healthy run?
+    run_fingerprint = fingerprint(config_dir)
+    outputs = [data_dir / "warehouse" / "collab_health.duckdb", data_dir / "reports" / "index.html"]
+    last = None if force else unchanged_since(data_dir, run_fingerprint, outputs)
+    if last is not None:
+        print(
+            f"collab-health: nothing has changed since healthy run {last['run_id']} ({last['finished_at']}): "
+            "the same inputs, configuration, code and key. The warehouse, reports and docs are current; "
+            f"not running again ({time.monotonic() - started:.1f} s). Use `collab-health run --force` to run anyway."
+        )
+        return 0
     print("collab-health: loading definitions (Dagster, dbt manifest) ...", flush=True)
     from dagster import DagsterInstance
 
@@ -116,6 +132,7 @@ def run_nightly() -> int:
     failed_steps = [e for e in result.all_events if e.is_step_failure]
     errors = [c for c in failed_checks if c.severity.value == "ERROR"]
     healthy = result.success and not errors
+    record_healthy_run(data_dir, run_fingerprint if healthy else None, result.run_id)
     print()
     print(f"Run {result.run_id}: {'SUCCESS' if healthy else 'FAILED'} in {elapsed:.0f} s")
     for event in failed_steps:
@@ -150,10 +167,11 @@ def open_ui() -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="collab-health", description="Collaboration health warehouse.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the nightly job now, in this process, and summarise the marts")
+    run = commands.add_parser("run", help="run the nightly job now, in this process, and summarise the marts")
+    run.add_argument("--force", action="store_true", help="run even when nothing has changed since the last healthy run")
     commands.add_parser("ui", help="start the Dagster UI (dg dev) on this project")
     args = parser.parse_args(argv)
-    sys.exit(run_nightly() if args.command == "run" else open_ui())
+    sys.exit(run_nightly(args.force) if args.command == "run" else open_ui())
 
 
 if __name__ == "__main__":

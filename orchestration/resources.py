@@ -13,6 +13,7 @@ import polars as pl
 from dagster import ConfigurableResource
 
 from ingest.sources import SOURCE_VARIABLES, Source, is_url, load_sources
+from orchestration.run_state import project_dirs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The bundled synthetic exports: the only input the public demo pseudonymisation key may hash.
@@ -23,10 +24,6 @@ IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 def _check_identifier(name: str) -> None:
     if not IDENTIFIER.fullmatch(name):
         raise ValueError(f"not a safe SQL identifier: {name!r}")
-
-
-def _env_path(variable: str, default: Path) -> str:
-    return str(Path(os.environ.get(variable) or default).resolve())
 
 
 def _resolved_location(value: str) -> str:
@@ -45,9 +42,10 @@ class ProjectPaths(ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> "ProjectPaths":
+        data_dir, config_dir = project_dirs()
         return cls(
-            data_dir=_env_path("COLLAB_HEALTH_DATA_DIR", PROJECT_ROOT / "var"),
-            config_dir=_env_path("COLLAB_HEALTH_CONFIG_DIR", PROJECT_ROOT / "config"),
+            data_dir=str(data_dir),
+            config_dir=str(config_dir),
             source_overrides={
                 variable: _resolved_location(os.environ[variable])
                 for variable in SOURCE_VARIABLES.values()
@@ -112,11 +110,13 @@ class DuckDBWarehouse(ConfigurableResource):
                 connection.unregister("incoming")
             connection.execute("commit")
 
-    def read_table(self, schema: str, name: str) -> pl.DataFrame:
-        _check_identifier(schema)
-        _check_identifier(name)
+    def read_table(self, schema: str, name: str, columns: tuple[str, ...] = ()) -> pl.DataFrame:
+        """A table (or only some of its columns) as a polars frame."""
+        for identifier in (schema, name, *columns):
+            _check_identifier(identifier)
+        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.connect(read_only=True) as connection:
-            return connection.sql(f'select * from "{schema}"."{name}"').pl()
+            return connection.sql(f'select {selected} from "{schema}"."{name}"').pl()
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         with self.connect(read_only=True) as connection:

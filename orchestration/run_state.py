@@ -1,0 +1,108 @@
+"""What a healthy run was built from, so that a rerun with nothing changed can be skipped.
+
+A run's *fingerprint* is one sha256 over everything its outputs depend on: the content of
+every file in the configuration folder and in each source's local locations, the
+project's code (Python packages, dbt project, report templates, expectation suites, the
+lock file) and a hash of the pseudonymisation key. After a healthy run, ``collab-health
+run`` records the fingerprint taken as it started; the next run computes it again first
+(a second or so, with no Dagster or dbt start-up) and, when nothing differs and the
+outputs are still there, says so and stops. A source given as a URL cannot be known
+without pulling it, so a project with one always runs.
+
+This module imports neither Dagster nor dbt: the point is to decide before paying for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ingest.sources import SOURCE_VARIABLES, is_url, load_sources
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The project's own files that shape a run's outputs.
+CODE = (
+    "ingest", "orchestration", "reports", "expectations",
+    "dbt_project/models", "dbt_project/macros", "dbt_project/tests",
+    "dbt_project/dbt_project.yml", "dbt_project/profiles.yml", "uv.lock", "dagster.yaml",
+)
+STATE_FILE = Path("state") / "last_healthy_run.json"
+
+
+def project_dirs(environ: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """(data folder, configuration folder), from COLLAB_HEALTH_DATA_DIR and
+    COLLAB_HEALTH_CONFIG_DIR or the project's `var/` and `config/`."""
+    environ = os.environ if environ is None else environ
+    data_dir = Path(environ.get("COLLAB_HEALTH_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+    config_dir = Path(environ.get("COLLAB_HEALTH_CONFIG_DIR") or PROJECT_ROOT / "config").resolve()
+    return data_dir, config_dir
+
+
+def _files(location: Path) -> list[Path]:
+    if location.is_dir():
+        paths = location.rglob("*")
+    else:
+        paths = location.parent.glob(location.name)  # a glob pattern, or one file
+    return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _add_files(digest, label: str, files: list[Path], root: Path) -> None:
+    for path in files:
+        digest.update(f"{label}:{path.relative_to(root) if path.is_relative_to(root) else path}\0".encode())
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+
+
+def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str | None:
+    """The sha256 of everything a run reads, or None when a source is a URL."""
+    environ = os.environ if environ is None else environ
+    digest = hashlib.sha256()
+    _add_files(digest, "config", _files(config_dir), config_dir)
+    overrides = {v: environ[v] for v in SOURCE_VARIABLES.values() if v in environ}
+    for name, source in sorted(load_sources(config_dir, overrides).items()):
+        digest.update(f"source {name}: {source.model_dump_json()}\0".encode())
+        for location in source.locations:
+            if is_url(location):
+                return None
+            _add_files(digest, name, _files(Path(location)), Path(location))
+    for entry in CODE:
+        _add_files(digest, "code", _files(PROJECT_ROOT / entry), PROJECT_ROOT)
+    key = environ.get("COLLAB_HEALTH_PSEUDONYM_KEY", "")
+    digest.update(b"key:" + hashlib.sha256(key.encode()).digest())
+    return digest.hexdigest()
+
+
+def last_healthy_run(data_dir: Path) -> dict | None:
+    path = data_dir / STATE_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def record_healthy_run(data_dir: Path, run_fingerprint: str | None, run_id: str) -> None:
+    """Remember what the healthy run `run_id` was built from (written aside, then renamed)."""
+    path = data_dir / STATE_FILE
+    if run_fingerprint is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.writing")
+    staging.write_text(json.dumps({
+        "fingerprint": run_fingerprint,
+        "run_id": run_id,
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }, indent=2))
+    os.replace(staging, path)
+
+
+def unchanged_since(data_dir: Path, run_fingerprint: str | None, outputs: list[Path]) -> dict | None:
+    """The last healthy run's record when this run would rebuild exactly what it built (same
+    fingerprint, outputs still present); otherwise None."""
+    last = last_healthy_run(data_dir)
+    if run_fingerprint is None or last is None or last.get("fingerprint") != run_fingerprint:
+        return None
+    return last if all(p.exists() for p in outputs) else None

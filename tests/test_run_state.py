@@ -1,0 +1,57 @@
+"""An unchanged rerun is skipped: the fingerprint of what a run reads, and the CLI's use of it."""
+
+import os
+from pathlib import Path
+
+from orchestration import cli
+from orchestration.run_state import fingerprint, project_dirs, record_healthy_run, unchanged_since
+
+
+def test_fingerprint_changes_with_every_input_and_only_then(tiny_project: Path):
+    _, config_dir = project_dirs()
+    first = fingerprint(config_dir)
+    assert first == fingerprint(config_dir)
+
+    export = next((tiny_project / "sources" / "diagnostic").glob("tiny_wave1.csv"))
+    original = export.read_bytes()
+    export.write_bytes(original.replace(b"p3", b"p9"))
+    assert fingerprint(config_dir) != first
+    export.write_bytes(original)
+    assert fingerprint(config_dir) == first
+
+    metrics = config_dir / "metrics.yaml"
+    metrics.write_text(metrics.read_text() + "\n# a comment\n")
+    assert fingerprint(config_dir) != first
+
+
+def test_fingerprint_depends_on_the_key_and_gives_up_on_urls(tiny_project: Path):
+    _, config_dir = project_dirs()
+    with_key = fingerprint(config_dir)
+    assert fingerprint(config_dir, {**os.environ, "COLLAB_HEALTH_PSEUDONYM_KEY": "another"}) != with_key
+    url = {**os.environ, "COLLAB_HEALTH_MONTHLY_AE_SOURCE": "http://127.0.0.1:9/ae.csv"}
+    assert fingerprint(config_dir, url) is None
+
+
+def test_unchanged_needs_the_same_fingerprint_and_the_outputs(tmp_path: Path):
+    output = tmp_path / "warehouse.duckdb"
+    record_healthy_run(tmp_path, "abc", "run-1")
+    assert unchanged_since(tmp_path, "abc", [output]) is None  # output missing
+    output.write_text("")
+    assert unchanged_since(tmp_path, "abc", [output])["run_id"] == "run-1"
+    assert unchanged_since(tmp_path, "abd", [output]) is None
+    assert unchanged_since(tmp_path, None, [output]) is None
+    record_healthy_run(tmp_path, None, "run-2")  # an unhealthy or unknowable run forgets
+    assert unchanged_since(tmp_path, "abc", [output]) is None
+
+
+def test_cli_skips_a_rerun_with_nothing_changed(tiny_project: Path, capsys):
+    data_dir, config_dir = project_dirs()
+    for output in (data_dir / "warehouse" / "collab_health.duckdb", data_dir / "reports" / "index.html"):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("")
+    record_healthy_run(data_dir, fingerprint(config_dir), "run-1")
+
+    assert cli.run_nightly() == 0
+    said = capsys.readouterr().out
+    assert "nothing has changed since healthy run run-1" in said
+    assert not (data_dir / "warehouse" / "build").exists()  # no job ran
