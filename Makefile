@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test ui sample clean
+.PHONY: setup run test ui sample bench clean
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -28,6 +28,13 @@ ui: setup
 # Rebuild the committed synthetic diagnostic exports (deterministic: no diff expected).
 sample: setup
 	$(VENV)/bin/python -m ingest.synthetic
+
+# The national-scale benchmark: generates inputs (cached in var/bench), runs the nightly job
+# and the hand-written DuckDB baseline at each scale, prints stage times and peak memory.
+# e.g. make bench BENCH_ARGS="--scales 1"
+BENCH_ARGS ?=
+bench: setup
+	$(VENV)/bin/python benchmarks/nightly_at_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

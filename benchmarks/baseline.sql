@@ -80,7 +80,8 @@ set variable monthly_ae_paths = (select list(parse_path order by file_no) from p
 create or replace temp macro parsed_records(paths) as table
     select list_value(*columns('^column\d+$')) as cells, filename
     from read_csv(paths, header = false, all_varchar = true, union_by_name = true, filename = true,
-                  delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false);
+                  delim = ',', quote = '"', escape = '"', null_padding = true, auto_detect = false,
+                  strict_mode = false);  -- a transcoded file mixes CRLF and LF line ends
 
 create or replace temp table diagnostic_parsed as select * from parsed_records(getvariable('diagnostic_paths'));
 create or replace temp table diagnostic_records as

@@ -42,7 +42,9 @@ STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("publish", lambda key: key.startswith("published__")),
     ("reports", lambda key: key.startswith("reports__")),
 )
-STAGE_NAMES = ["start-up", *[name for name, _ in STAGES], "other"]
+#: A rerun that found nothing changed: the whole process, start to exit.
+UNCHANGED = "nothing-changed check"
+STAGE_NAMES = ["start-up", *[name for name, _ in STAGES], "other", UNCHANGED]
 BENCH_KEY = "national-benchmark-key-not-secret"  # the generated respondents are invented
 
 
@@ -104,9 +106,12 @@ def measure_run(output: Path, started: float) -> int:
     from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=1)[0]
-        records = instance.all_logs(run.run_id)
+        runs = instance.get_runs(limit=1)
+        # No run newer than this process: the CLI found nothing changed and did not start one.
+        ran = bool(runs) and instance.get_run_record_by_id(runs[0].run_id).create_timestamp.timestamp() >= started
+        records = instance.all_logs(runs[0].run_id) if ran else []
     spans: dict[str, list[tuple[float, float]]] = {}
+    steps: dict[str, float] = {}
     opened: dict[str, float] = {}
     run_start = run_end = None
     for record in records:
@@ -121,10 +126,14 @@ def measure_run(output: Path, started: float) -> int:
         elif kind == DagsterEventType.STEP_START:
             opened[event.step_key] = record.timestamp
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and event.step_key in opened:
-            spans.setdefault(stage_of(event.step_key), []).append((opened.pop(event.step_key), record.timestamp))
-    run_start = run_start or started
-    spans["start-up"] = [(started, run_start)]
-    spans.setdefault("other", []).append((run_end or finished, finished))
+            begun = opened.pop(event.step_key)
+            spans.setdefault(stage_of(event.step_key), []).append((begun, record.timestamp))
+            steps[event.step_key] = record.timestamp - begun
+    if ran:
+        spans["start-up"] = [(started, run_start or started)]
+        spans.setdefault("other", []).append((run_end or finished, finished))
+    else:
+        spans = {UNCHANGED: [(started, finished)]}
 
     def peak(intervals: list[tuple[float, float]]) -> int:
         inside = [rss for t, rss in samples if any(a <= t <= b + 0.1 for a, b in intervals)]
@@ -135,12 +144,15 @@ def measure_run(output: Path, started: float) -> int:
         for name, intervals in spans.items()
     }
     accounted = sum(s["seconds"] for s in stages.values())
-    stages["other"]["seconds"] += max(0.0, (finished - started) - accounted)
+    if ran:
+        stages["other"]["seconds"] += max(0.0, (finished - started) - accounted)
     output.write_text(json.dumps({
         "exit_code": code,
+        "ran_job": ran,
         "seconds": finished - started,
         "peak_bytes": max((rss for _, rss in samples), default=0),
         "stages": stages,
+        "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
     }))
     return code
 
@@ -206,6 +218,7 @@ def _gb(value: int) -> str:
 
 
 def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float, comparison: dict) -> None:
+    """The stage table of one scale, in Markdown."""
     print()
     print(f"## Scale {factor:g}: {inputs['diagnostic_rows']:,} diagnostic rows in {inputs['files']} files "
           f"({inputs['megabytes']} MB), {inputs['ae_rows']:,} Monthly A&E rows")
@@ -222,13 +235,51 @@ def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: 
         print(f"| {name} | " + " | ".join(cells) + " |")
     print(f"| **total** | **{full['seconds']:.1f}** | **{_gb(full['peak_bytes'])}** | "
           f"**{rerun['seconds']:.1f}** | **{_gb(rerun['peak_bytes'])}** |")
-    proportional = sum(full["stages"].get(n, {}).get("seconds", 0) for n in ("polars ingest", "dbt build"))
+    slowest = list(full["steps"].items())[:8]
+    print()
+    print("Slowest steps of the full run: " + "; ".join(f"{key} {seconds:.1f} s" for key, seconds in slowest))
+    proportional = data_proportional_seconds(full)
     print()
     print(f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
           f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline.")
     for table, report in comparison.items():
         print(f"Baseline vs marts.{table}: {report['pipeline_rows']:,} rows; differing {report['differing']}, "
               f"missing {report['missing']}, extra {report['extra']}")
+
+
+def data_proportional_seconds(run: dict) -> float:
+    """The stages whose work grows with the data and that the baseline also does."""
+    return sum(run["stages"].get(name, {}).get("seconds", 0.0) for name in ("polars ingest", "dbt build"))
+
+
+def print_growth(results: list[dict]) -> None:
+    """One line per scale: how each cost grows with the data."""
+    print()
+    print("## Growth with scale")
+    print()
+    print("| scale | diagnostic rows | A&E rows | full run s | unchanged rerun s | peak GB | "
+          "ingest + dbt build s | baseline s | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        proportional = data_proportional_seconds(r["full"])
+        print(f"| {r['factor']:g} | {r['inputs']['diagnostic_rows']:,} | {r['inputs']['ae_rows']:,} | "
+              f"{r['full']['seconds']:.1f} | {r['rerun']['seconds']:.1f} | {_gb(r['full']['peak_bytes'])} | "
+              f"{proportional:.1f} | {r['baseline']:.1f} | {proportional / r['baseline']:.1f}x |")
+
+
+def benchmark_scale(factor: float, work_dir: Path) -> dict:
+    """Generate (or reuse) the inputs at `factor`, run the job twice and the baseline once."""
+    folder, inputs = prepare_inputs(work_dir, factor)
+    runs = folder / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    data_dir = runs / "data"
+    print(f"scale {factor:g}: full nightly run ...", flush=True)
+    full = run_job(folder / "config", data_dir, "full")
+    print(f"scale {factor:g}: unchanged rerun ...", flush=True)
+    rerun = run_job(folder / "config", data_dir, "rerun")
+    print(f"scale {factor:g}: hand-written baseline ...", flush=True)
+    baseline, comparison = run_baseline(folder, data_dir / "warehouse" / "collab_health.duckdb")
+    return {"factor": factor, "inputs": inputs, "full": full, "rerun": rerun, "baseline": baseline, "comparison": comparison}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,18 +291,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.measure_run:
         sys.exit(measure_run(args.measure_run, args.started))
-    for factor in args.scales:
-        folder, inputs = prepare_inputs(args.work_dir, factor)
-        runs = folder / "runs"
-        shutil.rmtree(runs, ignore_errors=True)
-        data_dir = runs / "data"
-        print(f"scale {factor:g}: full nightly run ...", flush=True)
-        full = run_job(folder / "config", data_dir, "full")
-        print(f"scale {factor:g}: unchanged rerun ...", flush=True)
-        rerun = run_job(folder / "config", data_dir, "rerun")
-        print(f"scale {factor:g}: hand-written baseline ...", flush=True)
-        baseline, comparison = run_baseline(folder, data_dir / "warehouse" / "collab_health.duckdb")
-        print_table(factor, inputs, full, rerun, baseline, comparison)
+    results = [benchmark_scale(factor, args.work_dir) for factor in args.scales]
+    for result in results:
+        print_table(**result)
+    print_growth(results)
 
 
 if __name__ == "__main__":

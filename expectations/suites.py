@@ -3,13 +3,15 @@
 Each suite names in its ``meta`` the warehouse table it validates and the Dagster asset
 that writes that table; the orchestration layer turns every suite into a blocking asset
 check. Reading the suite files is cheap; Great Expectations itself (about 10 s to
-import) is imported only inside `validate`, so nothing that does not validate pays for it.
+import) is imported only inside `validate`, so nothing that does not validate pays for it;
+a nightly run starts importing it on a background thread (`prepare_in_background`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -63,8 +65,11 @@ def load_suite_specs(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
     return specs
 
 
+_CONTEXT_LOCK = threading.Lock()
+
+
 @cache
-def _context():
+def _cached_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
@@ -73,6 +78,22 @@ def _context():
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return gx, context
+
+
+def _context():
+    """Great Expectations and one ephemeral context for the process (made once, by
+    whichever thread asks first; the others wait for it)."""
+    with _CONTEXT_LOCK:
+        return _cached_context()
+
+
+def prepare_in_background() -> threading.Thread:
+    """Start importing Great Expectations (about 10 s) on a background thread, so that a
+    run that will validate later pays for it while it is busy elsewhere (reading files,
+    most of which happens outside the GIL), not on its critical path."""
+    thread = threading.Thread(target=_context, name="import-great-expectations", daemon=True)
+    thread.start()
+    return thread
 
 
 def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:

@@ -119,6 +119,9 @@ def run_nightly(force: bool = False) -> int:
     paths = ProjectPaths.from_env()
     warehouse_path = paths.warehouse_path
     print(f"collab-health: running job 'nightly' ({time.monotonic() - started:.0f} s so far)", flush=True)
+    from expectations.suites import prepare_in_background
+
+    prepare_in_background()  # the checks need it after the files are read: import it meanwhile
     with DagsterInstance.get() as instance, exclusive_run(instance):
         result = job.execute_in_process(
             instance=instance,

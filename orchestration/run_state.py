@@ -56,6 +56,14 @@ def _add_files(digest, label: str, files: list[Path], root: Path) -> None:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
 
 
+def code_digest(entries: tuple[str, ...] = CODE) -> str:
+    """The sha256 of the project's own files named by `entries` (paths under the project)."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        _add_files(digest, "code", _files(PROJECT_ROOT / entry), PROJECT_ROOT)
+    return digest.hexdigest()
+
+
 def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str | None:
     """The sha256 of everything a run reads, or None when a source is a URL."""
     environ = os.environ if environ is None else environ
@@ -68,8 +76,7 @@ def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str 
             if is_url(location):
                 return None
             _add_files(digest, name, _files(Path(location)), Path(location))
-    for entry in CODE:
-        _add_files(digest, "code", _files(PROJECT_ROOT / entry), PROJECT_ROOT)
+    digest.update(f"code:{code_digest()}\0".encode())
     key = environ.get("COLLAB_HEALTH_PSEUDONYM_KEY", "")
     digest.update(b"key:" + hashlib.sha256(key.encode()).digest())
     return digest.hexdigest()
