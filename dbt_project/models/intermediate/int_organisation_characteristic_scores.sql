@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Each member organisation's score per characteristic: the mean of its respondents' scores,
 -- with the within-organisation variance that the marts' intervals need.
 with respondent_scores as (

@@ -3,6 +3,10 @@
 -- numerators and denominators (never by averaging rates), and only for metrics that can
 -- be pooled. An organisation counts for a collaboration only in periods that overlap its
 -- membership, and for the ICB it belonged to as at each period.
+--
+-- Materialised as a table, not the folder's view: int_system_metrics__spc reads it three
+-- times, system_metrics and the grain test once each (~1.1M rows at national scale).
+{{ config(materialized='table') }}
 with organisation_values as (
     select
         *,

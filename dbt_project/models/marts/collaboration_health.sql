@@ -86,7 +86,10 @@ published as (
         n_organisations,
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
         case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
-        case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+        -- alpha carries floating-point noise from the order in which DuckDB's threads add
+        -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
+        -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
+        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end as cronbach_alpha,
         case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
     from scored

@@ -71,7 +71,10 @@ published as (
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
-        case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+        -- alpha carries floating-point noise from the order in which DuckDB's threads add
+        -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
+        -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
+        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
         is_suppressed,
         suppression_reason

@@ -13,7 +13,11 @@ wave_health as (
     select
         collaboration_id,
         wave,
-        round(avg(score), 2) as health_score,
+        -- The mean of 2-decimal scores often lies exactly halfway (e.g. 3.105); in double
+        -- arithmetic its last bit depends on the order the threads add the scores. Round it
+        -- at 12 decimals first (exact decimal arithmetic), so it is published half-up on
+        -- every build.
+        cast(round(cast(avg(score) as decimal(38, 12)), 2) as double) as health_score,
         count(score) as characteristics_scored
     from health
     group by 1, 2
