@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,8 +189,7 @@ def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None
         common = {"generated": generated, "quality": quality, "freshness": freshness}
         pages: dict[str, Path] = {}
         page = environment.get_template("collaboration.html.j2")
-        for collaboration in collaborations:
-            context = _collaboration_context(db, collaboration)
+        for collaboration, context in zip(collaborations, _page_contexts(warehouse, db, collaborations)):
             pages[collaboration["collaboration_id"]] = _write(folder / f"{collaboration['collaboration_id']}.html", page.render(**common, **context))
         index = _write(
             folder / "index.html",
@@ -199,6 +200,30 @@ def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None
         if stale != index and stale not in pages.values():
             stale.unlink()
     return ReportSet(index=index, pages=pages)
+
+
+#: From this many collaborations, pages' data and charts are made on every core (each worker
+#: starts a Python and imports matplotlib: about a second, worth it only for many pages).
+PARALLEL_FROM = 16
+
+
+def _contexts_of(warehouse: Path, collaborations: list[dict]) -> list[dict]:
+    """One worker's share: the page contexts (queries and charts) of some collaborations."""
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        return [_collaboration_context(db, collaboration) for collaboration in collaborations]
+
+
+def _page_contexts(warehouse: Path, db: duckdb.DuckDBPyConnection, collaborations: list[dict]) -> list[dict]:
+    """Each collaboration's page context, in order; charts dominate, so with many pages they
+    are drawn in worker processes (spawned: the caller may hold threads and locks)."""
+    workers = min(os.cpu_count() or 1, len(collaborations) // (PARALLEL_FROM // 2))
+    if len(collaborations) < PARALLEL_FROM or workers < 2:
+        return [_collaboration_context(db, collaboration) for collaboration in collaborations]
+    shares = [collaborations[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_contexts_of, [warehouse] * workers, shares))
+    # Interleaved shares back into the collaborations' order.
+    return [done[i % workers][i // workers] for i in range(len(collaborations))]
 
 
 def _write(path: Path, html: str) -> Path:
