@@ -33,10 +33,14 @@ class SuiteSpec:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The columns the suite's expectations name: all a validation needs to read."""
+        """The columns the suite's expectations name: all a validation needs to read. Empty
+        (meaning every column) when an expectation has a row condition, whose expression
+        may name any column."""
         named: list[str] = []
         for expectation in self.document["expectations"]:
             kwargs = expectation["kwargs"]
+            if kwargs.get("row_condition"):
+                return ()
             named += [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
             named += kwargs.get("column_list", [])
         return tuple(dict.fromkeys(named))

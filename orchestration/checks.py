@@ -39,7 +39,8 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
                 [spec.schema, spec.table],
             )
         }
-        # Only what the suite names; a named column the table lacks is left for GE to fail on.
+        # Only what the suite names (all columns if it names none); a named column the table
+        # lacks is left for GE to fail on.
         frame = warehouse.read_table(spec.schema, spec.table, tuple(c for c in spec.columns if c in existing))
         demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
         if frame.is_empty() and not demands_rows:
