@@ -170,7 +170,11 @@ def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
         "COLLAB_HEALTH_DATA_DIR": str(data_dir),
         "COLLAB_HEALTH_PSEUDONYM_KEY": BENCH_KEY,
     }
-    environment.pop("DAGSTER_HOME", None)
+    # Only the generated configuration decides the inputs: no source or mode from the shell.
+    for name in [n for n in environment if n.startswith("COLLAB_HEALTH_") and n.endswith("_SOURCE")]:
+        environment.pop(name)
+    for name in ("DAGSTER_HOME", "COLLAB_HEALTH_MODE", "COLLAB_HEALTH_WAREHOUSE"):
+        environment.pop(name, None)
     with open(log, "w") as handle:
         completed = subprocess.run(
             [sys.executable, __file__, "--measure-run", str(stats), "--started", repr(time.time())],

@@ -95,6 +95,9 @@ def prepare_in_background() -> threading.Thread:
     """Start importing Great Expectations (about 10 s) on a background thread, so that a
     run that will validate later pays for it while it is busy elsewhere (reading files,
     most of which happens outside the GIL), not on its critical path."""
+    import pandas  # noqa: F401  (imported here first: the run also needs them, and two
+    import pyarrow  # noqa: F401  threads importing one module at once is best avoided)
+
     thread = threading.Thread(target=_context, name="import-great-expectations", daemon=True)
     thread.start()
     return thread

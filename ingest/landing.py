@@ -109,7 +109,7 @@ def pull_source(
     landing = Path(landing)
     expected = {name: value.strip().lower() for name, value in (expected_sha256 or {}).items()}
 
-    items = [item for location in locations for item in _resolve(os.fspath(location), suffixes, base_dir)]
+    items = [item for location in locations for item in resolve_location(os.fspath(location), suffixes, base_dir)]
     seen: dict[str, str] = {}
     for name, origin in items:
         if name in seen:
@@ -163,7 +163,7 @@ class _Staged:
     temporary: Path | None  # None: the landing file already has these bytes
 
 
-def _resolve(location: str, suffixes: tuple[str, ...], base_dir: Path | None) -> list[tuple[str, Path | str]]:
+def resolve_location(location: str, suffixes: tuple[str, ...], base_dir: Path | None = None) -> list[tuple[str, Path | str]]:
     """The (landing name, path or URL) pairs a location stands for; checks names, not contents."""
     kinds = " or ".join(suffixes)
     if _URL.match(location):

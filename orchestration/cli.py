@@ -98,7 +98,11 @@ def run_nightly(force: bool = False) -> int:
     data_dir, config_dir = project_dirs()
     # Before paying for Dagster and dbt: has anything changed since the last healthy run?
     run_fingerprint = fingerprint(config_dir)
-    outputs = [data_dir / "warehouse" / "collab_health.duckdb", data_dir / "reports" / "index.html"]
+    outputs = [
+        data_dir / "warehouse" / "collab_health.duckdb",
+        data_dir / "reports" / "index.html",
+        data_dir / "docs" / "collab_health_dbt_docs.html",
+    ]
     last = None if force else unchanged_since(data_dir, run_fingerprint, outputs)
     if last is not None:
         print(

@@ -17,6 +17,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from orchestration.assets import DUCKDB_POOL
 from orchestration.dbt import RUN_TARGET_PATH, dbt_models
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
+from orchestration.run_state import forget_healthy_run
 
 PUBLISHED_SCHEMAS = ("marts", "audit", "quarantine")
 
@@ -68,6 +69,9 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
 def published_warehouse(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse) -> MaterializeResult:
     """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
     swapped in whole once every model is built and every blocking check has passed."""
+    # Whatever runs this (CLI, schedule, sensor, UI), the last healthy run's record no longer
+    # describes what analysts see: the next `collab-health run` must not skip.
+    forget_healthy_run(Path(paths.data_dir))
     published = publish_warehouse(Path(warehouse.path), paths.warehouse_path)
     context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
     return MaterializeResult(

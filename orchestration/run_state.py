@@ -3,11 +3,15 @@
 A run's *fingerprint* is one sha256 over everything its outputs depend on: the content of
 every file in the configuration folder and in each source's local locations, the
 project's code (Python packages, dbt project, report templates, expectation suites, the
-lock file) and a hash of the pseudonymisation key. After a healthy run, ``collab-health
+lock file), the settings that change a run (COLLAB_HEALTH_MODE, the DuckDB memory limit)
+and a hash of the pseudonymisation key. Source files are found exactly as the pull finds
+them. Anything that publishes to the data folder (a scheduled, sensor or UI run too)
+deletes the record, so only a CLI run that published last can be skipped. After a healthy run, ``collab-health
 run`` records the fingerprint taken as it started; the next run computes it again first
 (a second or so, with no Dagster or dbt start-up) and, when nothing differs and the
 outputs are still there, says so and stops. A source given as a URL cannot be known
-without pulling it, so a project with one always runs.
+without pulling it, so a project with one always runs; so does one whose inputs cannot be
+read while fingerprinting (the run then reports why).
 
 This module imports neither Dagster nor dbt: the point is to decide before paying for them.
 """
@@ -20,6 +24,8 @@ import json
 import os
 from pathlib import Path
 
+from ingest.files import SUPPORTED_SUFFIXES
+from ingest.landing import PullError, resolve_location
 from ingest.sources import SOURCE_VARIABLES, is_url, load_sources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +36,8 @@ CODE = (
     "dbt_project/dbt_project.yml", "dbt_project/profiles.yml", "uv.lock", "dagster.yaml",
 )
 STATE_FILE = Path("state") / "last_healthy_run.json"
+#: Environment settings that change what a run does (the key is hashed separately).
+SETTINGS = ("COLLAB_HEALTH_MODE", "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT")
 
 
 def project_dirs(environ: dict[str, str] | None = None) -> tuple[Path, Path]:
@@ -49,6 +57,11 @@ def _files(location: Path) -> list[Path]:
     return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 
+def _source_files(location: str) -> list[Path]:
+    """The files a source location stands for, found exactly as the pull finds them."""
+    return [Path(path) for _, path in resolve_location(location, SUPPORTED_SUFFIXES)]
+
+
 def _add_files(digest, label: str, files: list[Path], root: Path) -> None:
     for path in files:
         digest.update(f"{label}:{path.relative_to(root) if path.is_relative_to(root) else path}\0".encode())
@@ -65,18 +78,24 @@ def code_digest(entries: tuple[str, ...] = CODE) -> str:
 
 
 def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str | None:
-    """The sha256 of everything a run reads, or None when a source is a URL."""
+    """The sha256 of everything a run reads, or None (meaning: just run) when a source is a
+    URL or anything cannot be read or resolved; the run then reports the problem itself."""
     environ = os.environ if environ is None else environ
     digest = hashlib.sha256()
-    _add_files(digest, "config", _files(config_dir), config_dir)
-    overrides = {v: environ[v] for v in SOURCE_VARIABLES.values() if v in environ}
-    for name, source in sorted(load_sources(config_dir, overrides).items()):
-        digest.update(f"source {name}: {source.model_dump_json()}\0".encode())
-        for location in source.locations:
-            if is_url(location):
-                return None
-            _add_files(digest, name, _files(Path(location)), Path(location))
-    digest.update(f"code:{code_digest()}\0".encode())
+    try:
+        _add_files(digest, "config", _files(config_dir), config_dir)
+        overrides = {v: environ[v] for v in SOURCE_VARIABLES.values() if v in environ}
+        for name, source in sorted(load_sources(config_dir, overrides).items()):
+            digest.update(f"source {name}: {source.model_dump_json()}\0".encode())
+            for location in source.locations:
+                if is_url(location):
+                    return None
+                _add_files(digest, name, _source_files(location), Path("/"))
+        digest.update(f"code:{code_digest()}\0".encode())
+    except (OSError, ValueError, PullError):
+        return None
+    for setting in SETTINGS:
+        digest.update(f"{setting}={environ.get(setting, '')}\0".encode())
     key = environ.get("COLLAB_HEALTH_PSEUDONYM_KEY", "")
     digest.update(b"key:" + hashlib.sha256(key.encode()).digest())
     return digest.hexdigest()
@@ -90,11 +109,16 @@ def last_healthy_run(data_dir: Path) -> dict | None:
         return None
 
 
+def forget_healthy_run(data_dir: Path) -> None:
+    """Whatever publishes to the data folder makes the record stale: the next run must run."""
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+
+
 def record_healthy_run(data_dir: Path, run_fingerprint: str | None, run_id: str) -> None:
     """Remember what the healthy run `run_id` was built from (written aside, then renamed)."""
     path = data_dir / STATE_FILE
     if run_fingerprint is None:
-        path.unlink(missing_ok=True)
+        forget_healthy_run(data_dir)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.writing")

@@ -32,6 +32,7 @@ from dagster import DagsterInstance
 from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
 from orchestration.definitions import build_definitions
 from orchestration.dbt import DBT_EXECUTABLE, dbt_project
+from orchestration.run_state import last_healthy_run, record_healthy_run
 
 
 def run_nightly():
@@ -47,8 +48,11 @@ def connect(project: Path, build: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def test_nightly_job_on_tiny_inputs(tiny_project):
+    # A record of an earlier healthy CLI run: publishing (by any run) must clear it.
+    record_healthy_run(tiny_project / "var", "an-earlier-fingerprint", "an-earlier-run")
     result = run_nightly()
     assert result.success
+    assert last_healthy_run(tiny_project / "var") is None
 
     checks = result.get_asset_check_evaluations()
     # The tiny export is deliberately messy (4 of 9 rows quarantined), so the raw-quality

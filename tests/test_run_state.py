@@ -46,7 +46,8 @@ def test_unchanged_needs_the_same_fingerprint_and_the_outputs(tmp_path: Path):
 
 def test_cli_skips_a_rerun_with_nothing_changed(tiny_project: Path, capsys):
     data_dir, config_dir = project_dirs()
-    for output in (data_dir / "warehouse" / "collab_health.duckdb", data_dir / "reports" / "index.html"):
+    outputs = ("warehouse/collab_health.duckdb", "reports/index.html", "docs/collab_health_dbt_docs.html")
+    for output in (data_dir / name for name in outputs):
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text("")
     record_healthy_run(data_dir, fingerprint(config_dir), "run-1")
@@ -55,3 +56,23 @@ def test_cli_skips_a_rerun_with_nothing_changed(tiny_project: Path, capsys):
     said = capsys.readouterr().out
     assert "nothing has changed since healthy run run-1" in said
     assert not (data_dir / "warehouse" / "build").exists()  # no job ran
+
+
+def test_fingerprint_finds_source_files_as_the_pull_does(tiny_project: Path):
+    _, config_dir = project_dirs()
+    share = tiny_project / "share" / "trust_a" / "exports"
+    share.mkdir(parents=True)
+    export = share / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    environ = {**os.environ, "COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(tiny_project / "share" / "*" / "exports" / "*.csv")}
+    first = fingerprint(config_dir, environ)
+    assert first is not None
+    export.write_text("a,b\n1,3\n")  # a wildcard folder: the change must be seen
+    assert fingerprint(config_dir, environ) != first
+
+
+def test_fingerprint_covers_the_mode_and_gives_up_when_inputs_cannot_be_read(tiny_project: Path):
+    _, config_dir = project_dirs()
+    assert fingerprint(config_dir, {**os.environ, "COLLAB_HEALTH_MODE": "production"}) != fingerprint(config_dir)
+    missing = {**os.environ, "COLLAB_HEALTH_MONTHLY_AE_SOURCE": str(tiny_project / "no_such_folder")}
+    assert fingerprint(config_dir, missing) is None  # the run itself must report it
