@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test ui sample bench clean
+.PHONY: setup run test check lint format ui sample bench clean
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -21,6 +21,22 @@ run: setup
 
 test: setup
 	$(VENV)/bin/pytest
+
+# Lint: ruff (Python: rules and formatting) and sqlfluff (dbt models and tests, dbt templater).
+# sqlfluff's dbt templater opens a DuckDB connection: give it a scratch file, not the warehouse.
+LINT_WAREHOUSE := $(CURDIR)/var/lint/lint.duckdb
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@mkdir -p $(dir $(LINT_WAREHOUSE))
+	COLLAB_HEALTH_WAREHOUSE=$(LINT_WAREHOUSE) $(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests --processes 2 --disable-progress-bar --nocolor
+
+# Apply what the linters can fix by themselves.
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	@mkdir -p $(dir $(LINT_WAREHOUSE))
+	COLLAB_HEALTH_WAREHOUSE=$(LINT_WAREHOUSE) $(VENV)/bin/sqlfluff fix dbt_project/models dbt_project/tests --processes 2 --disable-progress-bar
 
 ui: setup
 	$(VENV)/bin/collab-health ui

@@ -123,7 +123,9 @@ def _metric_value_selects(config_dir: Path) -> tuple[str, list[tuple], list[tupl
         definition = metric.sources.get("monthly_ae")
         if definition is None:
             continue
-        denominator = f"cast(({definition.denominator}) as double)" if definition.denominator else "cast(null as double)"
+        denominator = (
+            f"cast(({definition.denominator}) as double)" if definition.denominator else "cast(null as double)"
+        )
         where = f"where ({definition.filter})" if definition.filter else ""
         keep = "numerator is not null" + (" and denominator is not null" if definition.denominator else "")
         selects.append(
@@ -143,7 +145,9 @@ def _metric_value_selects(config_dir: Path) -> tuple[str, list[tuple], list[tupl
             "null::double as numerator, null::double as denominator where false"
         )
     metrics = [(m.id, m.unit, m.polarity, m.target) for m in catalogue.metrics]
-    definitions = [(m.id, source, d.denominator is not None) for m in catalogue.metrics for source, d in m.sources.items()]
+    definitions = [
+        (m.id, source, d.denominator is not None) for m in catalogue.metrics for source, d in m.sources.items()
+    ]
     return "\n    union all\n".join(selects), metrics, definitions
 
 
@@ -162,7 +166,9 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
     columns, items, characteristics, labels, missing = [], [], [], [], []
     for order, cb in enumerate(codebooks):
         for name, match in cb.fields.items():
-            columns.append((cb.instrument_id, order, "field", name, match.header, match.pattern, name in REQUIRED_FIELDS))
+            columns.append(
+                (cb.instrument_id, order, "field", name, match.header, match.pattern, name in REQUIRED_FIELDS)
+            )
         for item in cb.items:
             columns.append((cb.instrument_id, order, "item", item.id, item.header, item.pattern, True))
             items.append((cb.instrument_id, item.id, item.characteristic, item.reverse))
@@ -181,23 +187,52 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
     params = "".join(
         [
             "-- ===== parameter tables rendered by benchmarks/baseline.py from the configuration =====\n",
-            _table("p_files", {"source": "varchar", "file_no": "integer", "path": "varchar", "file_name": "varchar"}, file_rows),
+            _table(
+                "p_files",
+                {"source": "varchar", "file_no": "integer", "path": "varchar", "file_name": "varchar"},
+                file_rows,
+            ),
             _table(
                 "p_codebook_columns",
-                {"instrument_id": "varchar", "instrument_order": "integer", "kind": "varchar", "name": "varchar",
-                 "header": "varchar", "pattern": "varchar", "required": "boolean"},
+                {
+                    "instrument_id": "varchar",
+                    "instrument_order": "integer",
+                    "kind": "varchar",
+                    "name": "varchar",
+                    "header": "varchar",
+                    "pattern": "varchar",
+                    "required": "boolean",
+                },
                 columns,
             ),
-            _table("p_items", {"instrument_id": "varchar", "item_id": "varchar", "characteristic_id": "varchar", "is_reverse": "boolean"}, items),
+            _table(
+                "p_items",
+                {
+                    "instrument_id": "varchar",
+                    "item_id": "varchar",
+                    "characteristic_id": "varchar",
+                    "is_reverse": "boolean",
+                },
+                items,
+            ),
             _table(
                 "p_characteristics",
-                {"instrument_id": "varchar", "characteristic_id": "varchar", "characteristic_name": "varchar",
-                 "scale_min": "integer", "scale_max": "integer"},
+                {
+                    "instrument_id": "varchar",
+                    "characteristic_id": "varchar",
+                    "characteristic_name": "varchar",
+                    "scale_min": "integer",
+                    "scale_max": "integer",
+                },
                 characteristics,
             ),
             _table("p_scale_labels", {"instrument_id": "varchar", "label": "varchar", "value": "integer"}, labels),
             _table("p_scale_missing", {"instrument_id": "varchar", "label": "varchar"}, missing),
-            _table("p_collaborations", {"collaboration_id": "varchar", "collaboration_name": "varchar"}, [(c.id, c.name) for c in collaborations]),
+            _table(
+                "p_collaborations",
+                {"collaboration_id": "varchar", "collaboration_name": "varchar"},
+                [(c.id, c.name) for c in collaborations],
+            ),
             _table(
                 "p_members",
                 {"collaboration_id": "varchar", "org_code": "varchar", "joined_on": "date", "left_on": "date"},
@@ -208,19 +243,43 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
                 {"collaboration_id": "varchar", "wave": "integer", "fieldwork_start": "date", "fieldwork_end": "date"},
                 [(c.id, w.wave, w.fieldwork_start, w.fieldwork_end) for c in collaborations for w in c.waves],
             ),
-            _table("p_metrics", {"metric_id": "varchar", "unit": "varchar", "polarity": "varchar", "target_value": "double"}, metrics),
-            _table("p_metric_definitions", {"metric_id": "varchar", "source": "varchar", "has_denominator": "boolean"}, definitions),
+            _table(
+                "p_metrics",
+                {"metric_id": "varchar", "unit": "varchar", "polarity": "varchar", "target_value": "double"},
+                metrics,
+            ),
+            _table(
+                "p_metric_definitions",
+                {"metric_id": "varchar", "source": "varchar", "has_denominator": "boolean"},
+                definitions,
+            ),
             _table(
                 "p_spc_settings",
-                {"minimum_points": "integer", "shift_points": "integer", "trend_points": "integer", "limit_multiplier": "double",
-                 "close_to_limit_fraction": "double", "screen_moving_range_outliers": "boolean",
-                 "moving_range_outlier_multiplier": "double", "baseline_points": "integer"},
+                {
+                    "minimum_points": "integer",
+                    "shift_points": "integer",
+                    "trend_points": "integer",
+                    "limit_multiplier": "double",
+                    "close_to_limit_fraction": "double",
+                    "screen_moving_range_outliers": "boolean",
+                    "moving_range_outlier_multiplier": "double",
+                    "baseline_points": "integer",
+                },
                 [tuple(spc.rules.model_dump().values())],
             ),
             _table(
                 "p_spc_change_points",
-                {"metric_id": "varchar", "entity_type": "varchar", "entity_id": "varchar", "change_month": "date", "baseline_points": "integer"},
-                [(c.metric_id, c.entity_type, c.entity_id, c.change_month.replace(day=1), c.baseline_points) for c in spc.change_points],
+                {
+                    "metric_id": "varchar",
+                    "entity_type": "varchar",
+                    "entity_id": "varchar",
+                    "change_month": "date",
+                    "baseline_points": "integer",
+                },
+                [
+                    (c.metric_id, c.entity_type, c.entity_id, c.change_month.replace(day=1), c.baseline_points)
+                    for c in spc.change_points
+                ],
             ),
             _table(
                 "p_ae_columns",
@@ -296,7 +355,9 @@ def compare_with_warehouse(baseline_db: Path, warehouse: Path, examples: int = 0
         not_produced = [c for c in compared if c not in baseline_columns]
         compared = [c for c in compared if c in baseline_columns]
         on = " and ".join(f"b.{k} is not distinct from p.{k}" for k in keys)
-        select = ", ".join([f"coalesce(b.{k}, p.{k}) as {k}" for k in keys] + [f"b.{c} as b_{c}, p.{c} as p_{c}" for c in compared])
+        select = ", ".join(
+            [f"coalesce(b.{k}, p.{k}) as {k}" for k in keys] + [f"b.{c} as b_{c}, p.{c} as p_{c}" for c in compared]
+        )
         rows = db.execute(
             f"select {select}, b.{keys[0]} is not null as in_baseline, p.{keys[0]} is not null as in_pipeline "
             f"from baseline.main.{table} as b full outer join pipeline.marts.{table} as p on {on}"
@@ -317,7 +378,15 @@ def compare_with_warehouse(baseline_db: Path, warehouse: Path, examples: int = 0
                 for c in bad:
                     by_column[c] = by_column.get(c, 0) + 1
                 if len(shown) < examples:
-                    shown.append({"key": row[:width], **{c: (row[width + 2 * compared.index(c)], row[width + 2 * compared.index(c) + 1]) for c in bad}})
+                    shown.append(
+                        {
+                            "key": row[:width],
+                            **{
+                                c: (row[width + 2 * compared.index(c)], row[width + 2 * compared.index(c) + 1])
+                                for c in bad
+                            },
+                        }
+                    )
         report[table] = {
             "pipeline_rows": db.execute(f"select count(*) from pipeline.marts.{table}").fetchone()[0],
             "baseline_rows": db.execute(f"select count(*) from baseline.main.{table}").fetchone()[0],
@@ -340,7 +409,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, help="keep the baseline's database here (default: a temporary file)")
     parser.add_argument("--examples", type=int, default=3, help="differing rows to show per table")
     parser.add_argument("--print-sql", action="store_true", help="print the rendered SQL and stop")
-    parser.add_argument("--pipeline-seconds", type=float, help="the pipeline's time for the same inputs: prints the ratio")
+    parser.add_argument(
+        "--pipeline-seconds", type=float, help="the pipeline's time for the same inputs: prints the ratio"
+    )
     args = parser.parse_args(argv)
     if args.print_sql:
         with tempfile.TemporaryDirectory() as scratch:
@@ -354,7 +425,9 @@ def main(argv: list[str] | None = None) -> None:
             f"collaboration_health {result.collaboration_health_rows:,} rows, system_metrics {result.system_metrics_rows:,} rows"
         )
         if args.pipeline_seconds:
-            print(f"pipeline / baseline time: {args.pipeline_seconds:.2f} s / {result.seconds:.2f} s = {args.pipeline_seconds / result.seconds:.1f}x")
+            print(
+                f"pipeline / baseline time: {args.pipeline_seconds:.2f} s / {result.seconds:.2f} s = {args.pipeline_seconds / result.seconds:.1f}x"
+            )
         if args.warehouse:
             for table, counts in compare_with_warehouse(output, args.warehouse, args.examples).items():
                 print(

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.codebook import load_codebook  # noqa: E402
-from ingest.diagnostic import combine_exports, read_diagnostic_export  # noqa: E402
-from ingest.organisations import OrganisationMatcher, read_organisations  # noqa: E402
-from ingest.synthetic import DEFAULT_CODEBOOKS, DEFAULT_ORGANISATIONS, _answer, export_headers  # noqa: E402
+from ingest.codebook import load_codebook
+from ingest.diagnostic import combine_exports, read_diagnostic_export
+from ingest.organisations import OrganisationMatcher, read_organisations
+from ingest.synthetic import DEFAULT_CODEBOOKS, DEFAULT_ORGANISATIONS, _answer, export_headers
 
 ORGS = ["R1H", "RF4", "RQX", "RAL", "RAP", "RKE", "RRV", "RJ1", "RJ2", "RJZ"]
 
@@ -37,8 +37,14 @@ def large_export(path: Path, respondents: int, seed: int = 7) -> None:
     for n in range(respondents):
         latent = rng.uniform(2.0, 4.5)
         writer.writerow(
-            [f"R{n:07d}", f"{1 + n % 28:02d}/08/2024 {8 + n % 10:02d}:{n % 60:02d}", rng.choice(ORGS),
-             rng.choice(codebook.role_groups), "bench", "1"]
+            [
+                f"R{n:07d}",
+                f"{1 + n % 28:02d}/08/2024 {8 + n % 10:02d}:{n % 60:02d}",
+                rng.choice(ORGS),
+                rng.choice(codebook.role_groups),
+                "bench",
+                "1",
+            ]
             + [_answer(rng, codebook, latent, item.reverse) for item in codebook.items]
             + [""]
         )
@@ -62,7 +68,7 @@ def main() -> None:
         result = read_diagnostic_export(path, codebooks, b"benchmark-key", matcher)
         read_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        tables, quarantine = combine_exports([result])
+        tables, _quarantine = combine_exports([result])
         combine_seconds = time.perf_counter() - started
 
     total = read_seconds + combine_seconds

@@ -42,7 +42,20 @@ SEED = 20261126
 REFERENCE = ROOT / "sample_data" / "reference" / "organisations"
 AE_TEMPLATE = ROOT / "sample_data" / "nhs" / "monthly_ae" / "Monthly-AE-December-2024.csv"
 INSTRUMENT = "wilder_style_cfi"
-MONTHS = ["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"]
+MONTHS = [
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+]
 #: Where each generated data source lives, relative to the output folder's config/.
 SOURCE_FOLDERS = {
     "diagnostic_exports": "diagnostic_exports",
@@ -67,7 +80,7 @@ class Scale:
     years: int = 10
 
     @classmethod
-    def at(cls, factor: float) -> "Scale":
+    def at(cls, factor: float) -> Scale:
         base = cls()
         return cls(
             factor=factor,
@@ -118,13 +131,21 @@ def write_organisations(folder: Path, orgs: list[tuple[str, str, list[str]]]) ->
         template = rows[0]
         for code, icb in invented:
             record = list(template)
-            record[0], record[1], record[3], record[10], record[11] = code, f"INVENTED TRUST {code}", icb, "20100401", ""
+            record[0], record[1], record[3], record[10], record[11] = (
+                code,
+                f"INVENTED TRUST {code}",
+                icb,
+                "20100401",
+                "",
+            )
             rows.append(record)
         with open(extract, "w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows)
 
 
-def write_ae_files(folder: Path, templates: list[tuple[str, list[str]]], first_year: int, years: int, seed: int = 11) -> int:
+def write_ae_files(
+    folder: Path, templates: list[tuple[str, list[str]]], first_year: int, years: int, seed: int = 11
+) -> int:
     """Monthly A&E files in the original layout, one per month, each with a row per
     (code, template row) - counts varied around the template's - and a total row.
     Returns the data rows written."""
@@ -158,11 +179,17 @@ def metric_catalogue(count: int) -> dict:
         if "monthly_ae" in metric["sources"]:
             metrics.append({**metric, "sources": {"monthly_ae": metric["sources"]["monthly_ae"]}})
     for column in COUNT_COLUMNS:
-        metrics.append({
-            "id": f"count_{column}", "name": f"Monthly A&E: {column.replace('_', ' ')}", "domain": "activity",
-            "unit": "count", "polarity": "neutral", "description": f"Sum of the Monthly A&E column {column}.",
-            "sources": {"monthly_ae": {"numerator": column}},
-        })
+        metrics.append(
+            {
+                "id": f"count_{column}",
+                "name": f"Monthly A&E: {column.replace('_', ' ')}",
+                "domain": "activity",
+                "unit": "count",
+                "polarity": "neutral",
+                "description": f"Sum of the Monthly A&E column {column}.",
+                "sources": {"monthly_ae": {"numerator": column}},
+            }
+        )
     ratios = [
         ("conversion_type1", "emergency_admissions_type1", "attendances_type1"),
         ("conversion_type2", "emergency_admissions_type2", "attendances_type2"),
@@ -173,12 +200,17 @@ def metric_catalogue(count: int) -> dict:
         ("over_4h_share_type2", "over_4h_type2", "attendances_type2"),
     ]
     for metric_id, numerator, denominator in ratios:
-        metrics.append({
-            "id": metric_id, "name": f"Monthly A&E: {metric_id.replace('_', ' ')}", "domain": "access",
-            "unit": "proportion", "polarity": "lower_is_better" if "over" in metric_id or "dta" in metric_id else "neutral",
-            "description": f"{numerator} / ({denominator}).",
-            "sources": {"monthly_ae": {"numerator": numerator, "denominator": denominator}},
-        })
+        metrics.append(
+            {
+                "id": metric_id,
+                "name": f"Monthly A&E: {metric_id.replace('_', ' ')}",
+                "domain": "access",
+                "unit": "proportion",
+                "polarity": "lower_is_better" if "over" in metric_id or "dta" in metric_id else "neutral",
+                "description": f"{numerator} / ({denominator}).",
+                "sources": {"monthly_ae": {"numerator": numerator, "denominator": denominator}},
+            }
+        )
     if len(metrics) < count:
         raise ValueError(f"the generator defines {len(metrics)} metrics; asked for {count}")
     return {"metrics": metrics[:count]}
@@ -198,7 +230,7 @@ def collaborations(scale: Scale, orgs: list[tuple[str, str, list[str]]], metric_
     for c in range(scale.collaborations):
         icb = icbs[c % len(icbs)]
         size = rng.randint(3, 5)
-        members = by_icb[icb][(c // len(icbs)) % max(1, len(by_icb[icb])):][:size]
+        members = by_icb[icb][(c // len(icbs)) % max(1, len(by_icb[icb])) :][:size]
         start = codes.index(members[0]) if members else 0
         for code in codes[start:] + codes[:start]:
             if len(members) >= size:
@@ -209,24 +241,28 @@ def collaborations(scale: Scale, orgs: list[tuple[str, str, list[str]]], metric_
         waves = []
         for w in range(scale.waves):
             start_day = dt.date(2022 + w // 2, 1 if w % 2 == 0 else 7, 3) + offset
-            waves.append({"wave": w + 1, "fieldwork_start": start_day, "fieldwork_end": start_day + dt.timedelta(days=20)})
+            waves.append(
+                {"wave": w + 1, "fieldwork_start": start_day, "fieldwork_end": start_day + dt.timedelta(days=20)}
+            )
         member_rows = [{"org": code, "joined": dt.date(2021, 4, 1)} for code in members]
         if c % 10 == 9:
             member_rows[-1]["left"] = dt.date(2023, 3, 31)
-        items.append({
-            "id": f"net_{c + 1:03d}",
-            "name": f"Generated network {c + 1}",
-            "icb": icb,
-            "purpose": "A generated network for the national-scale benchmark.",
-            "instrument": INSTRUMENT,
-            "value_kinds": ["better_access"],
-            "targets": [
-                {"metric": metric_ids[0], "direction": "increase"},
-                {"metric": rng.choice(metric_ids[1:]), "direction": "decrease"},
-            ],
-            "members": member_rows,
-            "waves": waves,
-        })
+        items.append(
+            {
+                "id": f"net_{c + 1:03d}",
+                "name": f"Generated network {c + 1}",
+                "icb": icb,
+                "purpose": "A generated network for the national-scale benchmark.",
+                "instrument": INSTRUMENT,
+                "value_kinds": ["better_access"],
+                "targets": [
+                    {"metric": metric_ids[0], "direction": "increase"},
+                    {"metric": rng.choice(metric_ids[1:]), "direction": "decrease"},
+                ],
+                "members": member_rows,
+                "waves": waves,
+            }
+        )
     return {"collaborations": items}
 
 
@@ -287,8 +323,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
     inputs = generate(args.output, Scale.at(args.scale), args.seed)
-    print(f"{inputs.files} files, {inputs.bytes / 1e6:.1f} MB under {args.output}; "
-          f"run with COLLAB_HEALTH_CONFIG_DIR={inputs.config_dir}")
+    print(
+        f"{inputs.files} files, {inputs.bytes / 1e6:.1f} MB under {args.output}; "
+        f"run with COLLAB_HEALTH_CONFIG_DIR={inputs.config_dir}"
+    )
 
 
 if __name__ == "__main__":

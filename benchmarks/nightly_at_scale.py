@@ -54,6 +54,7 @@ def stage_of(step_key: str) -> str:
 
 # --- measuring one run (in a child process) -----------------------------------------------
 
+
 def _tree_rss(root: int) -> int:
     """Resident bytes of `root` and every process descended from it."""
     children: dict[int, list[int]] = {}
@@ -146,18 +147,23 @@ def measure_run(output: Path, started: float) -> int:
     accounted = sum(s["seconds"] for s in stages.values())
     if ran:
         stages["other"]["seconds"] += max(0.0, (finished - started) - accounted)
-    output.write_text(json.dumps({
-        "exit_code": code,
-        "ran_job": ran,
-        "seconds": finished - started,
-        "peak_bytes": max((rss for _, rss in samples), default=0),
-        "stages": stages,
-        "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
-    }))
+    output.write_text(
+        json.dumps(
+            {
+                "exit_code": code,
+                "ran_job": ran,
+                "seconds": finished - started,
+                "peak_bytes": max((rss for _, rss in samples), default=0),
+                "stages": stages,
+                "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
+            }
+        )
+    )
     return code
 
 
 # --- the benchmark (parent process) -------------------------------------------------------
+
 
 def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
     """One nightly run in a fresh process; its measurements."""
@@ -178,7 +184,10 @@ def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
     with open(log, "w") as handle:
         completed = subprocess.run(
             [sys.executable, __file__, "--measure-run", str(stats), "--started", repr(time.time())],
-            env=environment, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
     if completed.returncode != 0 or not stats.exists():
         tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
@@ -198,8 +207,11 @@ def prepare_inputs(work_dir: Path, factor: float) -> tuple[Path, dict]:
     started = time.perf_counter()
     inputs = generate(folder, Scale.at(factor), SEED, progress=lambda line: print(line, flush=True))
     described = {
-        **wanted, "files": inputs.files, "megabytes": round(inputs.bytes / 1e6, 1),
-        "diagnostic_rows": inputs.diagnostic_rows, "ae_rows": inputs.ae_rows,
+        **wanted,
+        "files": inputs.files,
+        "megabytes": round(inputs.bytes / 1e6, 1),
+        "diagnostic_rows": inputs.diagnostic_rows,
+        "ae_rows": inputs.ae_rows,
         "generated_in_seconds": round(time.perf_counter() - started, 1),
     }
     stamp.write_text(json.dumps(described, indent=2))
@@ -208,7 +220,8 @@ def prepare_inputs(work_dir: Path, factor: float) -> tuple[Path, dict]:
 
 def run_baseline(folder: Path, warehouse: Path) -> tuple[float, dict]:
     """The hand-written baseline's seconds, and how its tables compare with the pipeline's marts."""
-    from benchmarks.baseline import compare_with_warehouse, run_baseline as baseline
+    from benchmarks.baseline import compare_with_warehouse
+    from benchmarks.baseline import run_baseline as baseline
 
     output = folder / "runs" / "baseline.duckdb"
     output.unlink(missing_ok=True)
@@ -224,8 +237,10 @@ def _gb(value: int) -> str:
 def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float, comparison: dict) -> None:
     """The stage table of one scale, in Markdown."""
     print()
-    print(f"## Scale {factor:g}: {inputs['diagnostic_rows']:,} diagnostic rows in {inputs['files']} files "
-          f"({inputs['megabytes']} MB), {inputs['ae_rows']:,} Monthly A&E rows")
+    print(
+        f"## Scale {factor:g}: {inputs['diagnostic_rows']:,} diagnostic rows in {inputs['files']} files "
+        f"({inputs['megabytes']} MB), {inputs['ae_rows']:,} Monthly A&E rows"
+    )
     print()
     print("| stage | full run s | full peak GB | unchanged rerun s | rerun peak GB |")
     print("|---|---:|---:|---:|---:|")
@@ -237,18 +252,24 @@ def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: 
         for stage in (a, b):
             cells += [f"{stage['seconds']:.1f}", _gb(stage["peak_bytes"])] if stage else ["-", "-"]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"| **total** | **{full['seconds']:.1f}** | **{_gb(full['peak_bytes'])}** | "
-          f"**{rerun['seconds']:.1f}** | **{_gb(rerun['peak_bytes'])}** |")
+    print(
+        f"| **total** | **{full['seconds']:.1f}** | **{_gb(full['peak_bytes'])}** | "
+        f"**{rerun['seconds']:.1f}** | **{_gb(rerun['peak_bytes'])}** |"
+    )
     slowest = list(full["steps"].items())[:8]
     print()
     print("Slowest steps of the full run: " + "; ".join(f"{key} {seconds:.1f} s" for key, seconds in slowest))
     proportional = data_proportional_seconds(full)
     print()
-    print(f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
-          f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline.")
+    print(
+        f"Hand-written DuckDB baseline: {baseline:.1f} s. Data-proportional part of the pipeline "
+        f"(polars ingest + dbt build) {proportional:.1f} s = {proportional / baseline:.1f}x the baseline."
+    )
     for table, report in comparison.items():
-        print(f"Baseline vs marts.{table}: {report['pipeline_rows']:,} rows; differing {report['differing']}, "
-              f"missing {report['missing']}, extra {report['extra']}")
+        print(
+            f"Baseline vs marts.{table}: {report['pipeline_rows']:,} rows; differing {report['differing']}, "
+            f"missing {report['missing']}, extra {report['extra']}"
+        )
 
 
 def data_proportional_seconds(run: dict) -> float:
@@ -261,14 +282,18 @@ def print_growth(results: list[dict]) -> None:
     print()
     print("## Growth with scale")
     print()
-    print("| scale | diagnostic rows | A&E rows | full run s | unchanged rerun s | peak GB | "
-          "ingest + dbt build s | baseline s | ratio |")
+    print(
+        "| scale | diagnostic rows | A&E rows | full run s | unchanged rerun s | peak GB | "
+        "ingest + dbt build s | baseline s | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         proportional = data_proportional_seconds(r["full"])
-        print(f"| {r['factor']:g} | {r['inputs']['diagnostic_rows']:,} | {r['inputs']['ae_rows']:,} | "
-              f"{r['full']['seconds']:.1f} | {r['rerun']['seconds']:.1f} | {_gb(r['full']['peak_bytes'])} | "
-              f"{proportional:.1f} | {r['baseline']:.1f} | {proportional / r['baseline']:.1f}x |")
+        print(
+            f"| {r['factor']:g} | {r['inputs']['diagnostic_rows']:,} | {r['inputs']['ae_rows']:,} | "
+            f"{r['full']['seconds']:.1f} | {r['rerun']['seconds']:.1f} | {_gb(r['full']['peak_bytes'])} | "
+            f"{proportional:.1f} | {r['baseline']:.1f} | {proportional / r['baseline']:.1f}x |"
+        )
 
 
 def benchmark_scale(factor: float, work_dir: Path) -> dict:
@@ -283,7 +308,14 @@ def benchmark_scale(factor: float, work_dir: Path) -> dict:
     rerun = run_job(folder / "config", data_dir, "rerun")
     print(f"scale {factor:g}: hand-written baseline ...", flush=True)
     baseline, comparison = run_baseline(folder, data_dir / "warehouse" / "collab_health.duckdb")
-    return {"factor": factor, "inputs": inputs, "full": full, "rerun": rerun, "baseline": baseline, "comparison": comparison}
+    return {
+        "factor": factor,
+        "inputs": inputs,
+        "full": full,
+        "rerun": rerun,
+        "baseline": baseline,
+        "comparison": comparison,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

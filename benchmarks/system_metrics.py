@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import random
 import os
+import random
 import re
 import subprocess
 import sys
@@ -36,7 +36,20 @@ from ingest.metric_catalogue import load_metric_catalogue, source_metric_values 
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "nhs" / "monthly_ae" / "Monthly-AE-December-2024.csv"
-MONTHS = ["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"]
+MONTHS = [
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+]
 
 
 def write_ae_files(folder: Path, years: int, organisations: int) -> int:
@@ -127,14 +140,16 @@ def benchmark_spc(years: int, organisations: int, metrics: int) -> None:
             "entity_id varchar, change_month date, baseline_points integer, reason varchar)"
         )
         # The compiled SQL names the scratch database; run it against this one instead.
-        sql = re.sub(r'"scratch"\.', '', sql)
+        sql = re.sub(r'"scratch"\.', "", sql)
         started = time.perf_counter()
         db.execute(f"create table spc as {sql}")
         elapsed = time.perf_counter() - started
         signals = db.sql("select spc_signal, count(*) from spc group by 1 order by 1").fetchall()
     points = series.height
-    print(f"SPC: {points:,} points ({years} years x {organisations} organisations x {metrics} metrics) "
-          f"in {elapsed:.2f} s = {points / elapsed:,.0f} points/s")
+    print(
+        f"SPC: {points:,} points ({years} years x {organisations} organisations x {metrics} metrics) "
+        f"in {elapsed:.2f} s = {points / elapsed:,.0f} points/s"
+    )
     print(f"     signals: {dict(signals)}")
 
 
@@ -151,10 +166,14 @@ def benchmark_reader(years: int, organisations: int) -> None:
         started = time.perf_counter()
         values = source_metric_values(tables["monthly_ae"], "monthly_ae", catalogue)
         catalogued = time.perf_counter() - started
-    print(f"A&E reader: {len(files)} files, {rows:,} rows in {read:.2f} s = {rows / read:,.0f} rows/s "
-          f"(read, validate, total row, revised-file precedence)")
-    print(f"Metric catalogue: {values.height:,} metric values from those rows in {catalogued:.2f} s "
-          f"= {values.height / catalogued:,.0f} values/s")
+    print(
+        f"A&E reader: {len(files)} files, {rows:,} rows in {read:.2f} s = {rows / read:,.0f} rows/s "
+        f"(read, validate, total row, revised-file precedence)"
+    )
+    print(
+        f"Metric catalogue: {values.height:,} metric values from those rows in {catalogued:.2f} s "
+        f"= {values.height / catalogued:,.0f} values/s"
+    )
 
 
 def main() -> None:

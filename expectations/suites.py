@@ -63,9 +63,7 @@ def load_suite_specs(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
             asset_key = tuple(meta["asset_key"])
         except (KeyError, ValueError) as error:
             raise ValueError(f"{path}: suite meta needs 'table' (schema.table) and 'asset_key'") from error
-        specs.append(
-            SuiteSpec(document["name"], schema, table, asset_key, meta.get("description", ""), document)
-        )
+        specs.append(SuiteSpec(document["name"], schema, table, asset_key, meta.get("description", ""), document))
     return specs
 
 
@@ -76,7 +74,6 @@ _CONTEXT_LOCK = threading.Lock()
 def _cached_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

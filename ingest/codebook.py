@@ -33,14 +33,14 @@ class ColumnMatch(BaseModel):
     pattern: str | None = None
 
     @model_validator(mode="after")
-    def _one_way(self) -> "ColumnMatch":
+    def _one_way(self) -> ColumnMatch:
         if (self.header is None) == (self.pattern is None):
             raise ValueError("give exactly one of 'header' or 'pattern'")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
             except re.error as error:
-                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {error}")
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {error}") from error
         return self
 
     def matches(self, header: str) -> bool:
@@ -60,7 +60,7 @@ class Scale(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _labels_on_scale(self) -> "Scale":
+    def _labels_on_scale(self) -> Scale:
         if self.min >= self.max:
             raise ValueError(f"scale min {self.min} must be below max {self.max}")
         outside = {k: v for k, v in self.labels.items() if not self.min <= v <= self.max}
@@ -123,7 +123,7 @@ class Codebook(BaseModel):
         return fields
 
     @model_validator(mode="after")
-    def _items_consistent(self) -> "Codebook":
+    def _items_consistent(self) -> Codebook:
         ids = [item.id for item in self.items]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
@@ -192,7 +192,5 @@ def match_layout(codebook: Codebook, headers: list[str]) -> tuple[ColumnLayout |
     unknown = [h for p, h in enumerate(headers) if p not in taken and normalise_label(h)]
     if missing:
         return None, missing
-    layout = ColumnLayout(
-        codebook=codebook, fields=fields, items=items, free_text=free_text, unknown_headers=unknown
-    )
+    layout = ColumnLayout(codebook=codebook, fields=fields, items=items, free_text=free_text, unknown_headers=unknown)
     return layout, []

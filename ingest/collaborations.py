@@ -9,11 +9,11 @@ each with the direction it wants and, optionally, a target value and date.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
-
-import polars as pl
 from typing import Literal
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.config_files import load_yaml_model
@@ -30,7 +30,7 @@ class Member(BaseModel):
     left: dt.date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Member":
+    def _ordered(self) -> Member:
         if self.left is not None and self.left < self.joined:
             raise ValueError(f"member {self.org}: left ({self.left}) is before joined ({self.joined})")
         return self
@@ -43,7 +43,7 @@ class Wave(BaseModel):
     fieldwork_end: dt.date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Wave":
+    def _ordered(self) -> Wave:
         if self.fieldwork_end < self.fieldwork_start:
             raise ValueError(f"wave {self.wave}: fieldwork_end is before fieldwork_start")
         return self
@@ -86,7 +86,7 @@ class Collaboration(BaseModel):
     targets: list[Target] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Collaboration":
+    def _unique(self) -> Collaboration:
         waves = [w.wave for w in self.waves]
         if len(set(waves)) != len(waves):
             raise ValueError(f"{self.id}: wave numbers repeated")
@@ -97,7 +97,7 @@ class Collaboration(BaseModel):
         if len(set(metrics)) != len(metrics):
             raise ValueError(f"{self.id}: target metrics repeated")
         ordered = sorted(self.waves, key=lambda w: w.wave)
-        for earlier, later in zip(ordered, ordered[1:]):
+        for earlier, later in itertools.pairwise(ordered):
             if later.fieldwork_start <= earlier.fieldwork_end:
                 raise ValueError(
                     f"{self.id}: wave {later.wave} starts ({later.fieldwork_start}) before wave {earlier.wave} ends "
@@ -111,7 +111,7 @@ class CollaborationsFile(BaseModel):
     collaborations: list[Collaboration] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "CollaborationsFile":
+    def _unique_ids(self) -> CollaborationsFile:
         ids = [c.id for c in self.collaborations]
         if len(set(ids)) != len(ids):
             raise ValueError("collaboration ids repeated")
@@ -178,7 +178,12 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
                 for c in items
                 for w in c.waves
             ],
-            schema={"collaboration_id": pl.String, "wave": pl.Int32, "fieldwork_start": pl.Date, "fieldwork_end": pl.Date},
+            schema={
+                "collaboration_id": pl.String,
+                "wave": pl.Int32,
+                "fieldwork_start": pl.Date,
+                "fieldwork_end": pl.Date,
+            },
         ),
     }
 
@@ -194,6 +199,4 @@ def check_target_metrics(config: CollaborationsFile, monthly: set[str], annual: 
             elif t.metric not in monthly:
                 problems.append(f"{c.id}: {t.metric} is not in the metric catalogue")
     if problems:
-        raise CollaborationsError(
-            f"{path}: {'; '.join(problems)}. Monthly metrics: {', '.join(sorted(monthly))}"
-        )
+        raise CollaborationsError(f"{path}: {'; '.join(problems)}. Monthly metrics: {', '.join(sorted(monthly))}")

@@ -20,16 +20,24 @@ import polars as pl
 
 from ingest.codebook import Codebook, ColumnLayout, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
+from ingest.files import (
+    InputFileError,
+    blank_row_mask,
+    named_columns,
+    normalise_label,
+    read_text_table,
+    sha256_file,
+    structural_problems,
+)
 from ingest.organisations import OrganisationMatcher
-from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
 from ingest.pseudonymise import pseudonymise
 from ingest.quarantine import (
     CELL,
     KEPT_FILE,
     KEPT_ROW,
     IngestResult,
-    concat_results,
     RowProblems,
+    concat_results,
     quarantine_rows,
     split_repeats,
 )
@@ -37,8 +45,13 @@ from ingest.quarantine import (
 #: UK date-times as survey tools write them, then ISO (as spreadsheets store dates); the
 #: first format that parses wins. Day-first: 03/04/2024 is 3 April.
 UK_DATETIME_FORMATS = (
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
 )
 #: dd/mm/yy: read with a two-digit year (never as the year 0024).
 TWO_DIGIT_YEAR = r"^\d{1,2}/\d{1,2}/\d{2}(\s|$)"
@@ -181,7 +194,10 @@ def read_diagnostic_export(
         submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
         .then(
             pl.coalesce(
-                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in TWO_DIGIT_YEAR_FORMATS]
+                [
+                    pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us")
+                    for f in TWO_DIGIT_YEAR_FORMATS
+                ]
             )
         )
         .otherwise(
@@ -392,12 +408,18 @@ def _quarantine_undeclared(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     config = collaboration_tables(collaborations)
     waves = config["collaboration_waves"]
-    members = config["collaboration_members"].join(waves, on="collaboration_id").filter(
-        (pl.col("joined_on") <= pl.col("fieldwork_end"))
-        & (pl.col("left_on").is_null() | (pl.col("left_on") >= pl.col("fieldwork_start")))
+    members = (
+        config["collaboration_members"]
+        .join(waves, on="collaboration_id")
+        .filter(
+            (pl.col("joined_on") <= pl.col("fieldwork_end"))
+            & (pl.col("left_on").is_null() | (pl.col("left_on") >= pl.col("fieldwork_start")))
+        )
     )
     declared = respondents.join(waves.select("collaboration_id", "wave"), on=["collaboration_id", "wave"], how="semi")
-    undeclared = respondents.join(declared.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    undeclared = respondents.join(
+        declared.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti"
+    )
     member = declared.join(
         members.select("collaboration_id", "wave", pl.col("org_code").alias("organisation_code")),
         on=["collaboration_id", "wave", "organisation_code"],
@@ -408,7 +430,9 @@ def _quarantine_undeclared(
         quarantine_rows(
             undeclared,
             source_file=pl.col("source_file"),
-            reason=pl.format("collaboration '{}' wave {} is not declared in the collaborations file", "collaboration_id", "wave"),
+            reason=pl.format(
+                "collaboration '{}' wave {} is not declared in the collaborations file", "collaboration_id", "wave"
+            ),
             column_name="collaboration",
         ),
         quarantine_rows(

@@ -99,12 +99,12 @@ def _table(path: Path, encoding: str, records: list[list[str | None]], multiline
     data = records[1:]
     padding = [None] * width
     shaped = [r if len(r) == width else (r + padding)[:width] for r in data]
-    columns = list(zip(*shaped)) if shaped else [()] * width
+    columns = list(zip(*shaped, strict=True)) if shaped else [()] * width
     names = [f"c{i}" for i in range(width)]
     rows = pl.DataFrame(
         {
             "source_row": range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(data)),
-            **{name: list(values) for name, values in zip(names, columns)},
+            **{name: list(values) for name, values in zip(names, columns, strict=True)},
             "n_fields": [len(r) for r in data],
             "extra_fields": [len(r) > width and any((c or "").strip() for c in r[width:]) for r in data],
             "swallowed_rows": [multiline and _swallowed(r, width) for r in data],
@@ -177,7 +177,9 @@ def structural_problems(table: TextTable) -> list[tuple[pl.Expr, str]]:
 SHAPE_COLUMNS = ("source_row", "n_fields", "extra_fields", "swallowed_rows")
 
 
-def named_columns(table: TextTable, positions: dict[str, int], absent: list[str] | tuple[str, ...] = ()) -> pl.DataFrame:
+def named_columns(
+    table: TextTable, positions: dict[str, int], absent: list[str] | tuple[str, ...] = ()
+) -> pl.DataFrame:
     """The table's rows with each wanted column by name (text, outer spaces stripped), the
     shape columns, and a null column for each name in `absent` (an optional column the
     file does not have)."""
@@ -189,6 +191,4 @@ def named_columns(table: TextTable, positions: dict[str, int], absent: list[str]
 
 def blank_row_mask(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
     """True where every one of `columns` is empty or whitespace."""
-    return pl.all_horizontal(
-        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns]
-    )
+    return pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in columns])

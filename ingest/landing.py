@@ -137,9 +137,7 @@ def pull_source(
                     download = _Download(pool, origin, timeout, retries, backoff)
                     item = download.stage(name, current, landing, temporaries)
                 if name in expected and item.sha256 != expected[name]:
-                    raise PullError(
-                        f"{_shown(origin)}: sha256 mismatch: got {item.sha256}, expected {expected[name]}"
-                    )
+                    raise PullError(f"{_shown(origin)}: sha256 mismatch: got {item.sha256}, expected {expected[name]}")
                 staged.append(item)
         # Everything is staged: now change landing.
         for item in staged:
@@ -163,7 +161,9 @@ class _Staged:
     temporary: Path | None  # None: the landing file already has these bytes
 
 
-def resolve_location(location: str, suffixes: tuple[str, ...], base_dir: Path | None = None) -> list[tuple[str, Path | str]]:
+def resolve_location(
+    location: str, suffixes: tuple[str, ...], base_dir: Path | None = None
+) -> list[tuple[str, Path | str]]:
     """The (landing name, path or URL) pairs a location stands for; checks names, not contents."""
     kinds = " or ".join(suffixes)
     if _URL.match(location):
@@ -302,9 +302,7 @@ class _Download:
 
     def _request(self, url: str) -> urllib3.BaseHTTPResponse:
         try:
-            return self.pool.request(
-                "GET", url, redirect=False, preload_content=False, enforce_content_length=True
-            )
+            return self.pool.request("GET", url, redirect=False, preload_content=False, enforce_content_length=True)
         except NewConnectionError as error:  # before ConnectTimeoutError: it is a subclass
             raise _Transient(f"cannot connect: {_reason(error)} ({{attempts}})") from error
         except ConnectTimeoutError as error:

@@ -82,7 +82,7 @@ class Metric(BaseModel):
         return self.unit == "count" or all(d.denominator is not None for d in self.sources.values())
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Metric":
+    def _consistent(self) -> Metric:
         with_denominator = {d.denominator is not None for d in self.sources.values()}
         if len(with_denominator) > 1:
             raise ValueError("either every source gives a denominator or none does")
@@ -98,7 +98,7 @@ class MetricCatalogue(BaseModel):
     metrics: list[Metric] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "MetricCatalogue":
+    def _unique_ids(self) -> MetricCatalogue:
         ids = [m.id for m in self.metrics]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
@@ -141,7 +141,14 @@ def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:
             for m in catalogue.metrics
             for rank, (source, d) in enumerate(m.sources.items(), start=1)
         ],
-        schema={"metric_id": pl.String, "source": pl.String, "priority": pl.Int64, "numerator": pl.String, "denominator": pl.String, "filter": pl.String},
+        schema={
+            "metric_id": pl.String,
+            "source": pl.String,
+            "priority": pl.Int64,
+            "numerator": pl.String,
+            "denominator": pl.String,
+            "filter": pl.String,
+        },
     )
     return {"metric_catalogue": metrics, "metric_definitions": definitions}
 
@@ -181,7 +188,9 @@ def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCata
             rows.group_by("org_code", "period_start", "period_grain")
             .agg(
                 pl.col("numerator").sum(),
-                pl.col("denominator").sum() if definition.denominator else pl.lit(None, dtype=pl.Float64).alias("denominator"),
+                pl.col("denominator").sum()
+                if definition.denominator
+                else pl.lit(None, dtype=pl.Float64).alias("denominator"),
                 pl.col("source_file").min(),
                 pl.len().alias("source_rows"),
             )

@@ -14,16 +14,32 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
+from ingest.files import (
+    InputFileError,
+    blank_row_mask,
+    named_columns,
+    normalise_label,
+    read_text_table,
+    sha256_file,
+    structural_problems,
+)
 from ingest.quarantine import IngestResult, RowProblems, combine_preferring_revised, split_repeats
 
 MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
             ("december", "dec"),
         ],
         start=1,
@@ -105,8 +121,7 @@ def map_headers(headers: list[str], path: Path) -> tuple[dict[str, int], list[st
     missing = [c.headers[0] for c in COLUMNS if c.required and c.name not in positions]
     if missing:
         raise InputFileError(
-            f"{path.name}: not a Monthly A&E file; missing required columns: "
-            + ", ".join(repr(m) for m in missing)
+            f"{path.name}: not a Monthly A&E file; missing required columns: " + ", ".join(repr(m) for m in missing)
         )
     return positions, ignored
 
@@ -184,10 +199,7 @@ def read_monthly_ae(path: Path) -> IngestResult:
     flagged = pl.concat([flagged, repeats])
     clean = (
         candidates.with_columns(
-            [
-                pl.col(name).str.replace_all(",", "").replace("", None).cast(pl.Int64)
-                for name in COUNT_COLUMNS
-            ]
+            [pl.col(name).str.replace_all(",", "").replace("", None).cast(pl.Int64) for name in COUNT_COLUMNS]
         )
         .with_columns(
             org_code=pl.col("org_code").str.to_uppercase(),

@@ -49,13 +49,17 @@ def read_etr(path: Path) -> pl.DataFrame:
     if raw.width < 12:
         raise InputFileError(f"{path.name}: an ODS etr file has at least 12 columns; found {raw.width}")
     columns = raw.columns
-    return raw.select(
-        [pl.col(columns[position]).str.strip_chars().alias(name) for position, name in ETR_POSITIONS.items()]
-    ).with_columns(
-        pl.col("opened_on").str.to_date("%Y%m%d", strict=False),
-        pl.col("closed_on").str.to_date("%Y%m%d", strict=False),
-        source_file=pl.lit(path.name),
-    ).cast(ORGANISATIONS_SCHEMA)
+    return (
+        raw.select(
+            [pl.col(columns[position]).str.strip_chars().alias(name) for position, name in ETR_POSITIONS.items()]
+        )
+        .with_columns(
+            pl.col("opened_on").str.to_date("%Y%m%d", strict=False),
+            pl.col("closed_on").str.to_date("%Y%m%d", strict=False),
+            source_file=pl.lit(path.name),
+        )
+        .cast(ORGANISATIONS_SCHEMA)
+    )
 
 
 def etr_extract_date(path: Path) -> date:
@@ -215,8 +219,9 @@ def read_icb_snapshots(folder: Path) -> pl.DataFrame:
     ]
     for path in _files(folder, PROVIDER_ICB_FILE):
         frames.append(
-            _read_headed(path, {"provider_org_code": "org_code", "provider_parent_org_code": "icb_code", "as_at": "as_at"})
-            .with_columns(pl.col("as_at").str.to_date("%Y-%m-%d"), source_file=pl.lit(path.name))
+            _read_headed(
+                path, {"provider_org_code": "org_code", "provider_parent_org_code": "icb_code", "as_at": "as_at"}
+            ).with_columns(pl.col("as_at").str.to_date("%Y-%m-%d"), source_file=pl.lit(path.name))
         )
     schema = {"org_code": pl.String, "icb_code": pl.String, "as_at": pl.Date, "source_file": pl.String}
     if not frames:
@@ -234,12 +239,21 @@ def read_icbs(folder: Path) -> pl.DataFrame:
     frames = []
     for path in _files(folder, ICB_CROSSWALK_FILE):
         frames.append(
-            _read_headed(path, {"icb_ods_code": "icb_code", "icb_name": "icb_name", "icb_ons_code": "icb_ons_code", "vintage": "vintage"})
+            _read_headed(
+                path,
+                {
+                    "icb_ods_code": "icb_code",
+                    "icb_name": "icb_name",
+                    "icb_ons_code": "icb_ons_code",
+                    "vintage": "vintage",
+                },
+            )
         )
     for path in _files(folder, PROVIDER_ICB_FILE):
         frames.append(
-            _read_headed(path, {"provider_parent_org_code": "icb_code", "provider_parent_name": "icb_name", "as_at": "vintage"})
-            .with_columns(icb_ons_code=pl.lit(None, dtype=pl.String))
+            _read_headed(
+                path, {"provider_parent_org_code": "icb_code", "provider_parent_name": "icb_name", "as_at": "vintage"}
+            ).with_columns(icb_ons_code=pl.lit(None, dtype=pl.String))
         )
     schema = {"icb_code": pl.String, "icb_name": pl.String, "icb_ons_code": pl.String}
     if not frames:
@@ -247,8 +261,10 @@ def read_icbs(folder: Path) -> pl.DataFrame:
     # Vintage labels sort by year ("ICB22 (July 2022)", "ICB24 ...", "2026-04-30"): take the latest name.
     latest = pl.concat([f.select("icb_code", "icb_name", "icb_ons_code", "vintage") for f in frames])
     latest = latest.with_columns(order=pl.col("vintage").str.extract(r"(20\d\d)").cast(pl.Int32, strict=False))
-    names = latest.sort("order").group_by("icb_code", maintain_order=True).agg(
-        pl.col("icb_name").last(), pl.col("icb_ons_code").drop_nulls().last()
+    names = (
+        latest.sort("order")
+        .group_by("icb_code", maintain_order=True)
+        .agg(pl.col("icb_name").last(), pl.col("icb_ons_code").drop_nulls().last())
     )
     return names.sort("icb_code").cast(schema)
 

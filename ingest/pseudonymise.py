@@ -13,7 +13,6 @@ import hmac
 import os
 from collections.abc import Mapping
 
-
 KEY_VARIABLE = "COLLAB_HEALTH_PSEUDONYM_KEY"
 MODE_VARIABLE = "COLLAB_HEALTH_MODE"
 #: Public and fixed: for the synthetic sample data only. Never use it on real exports.

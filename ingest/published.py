@@ -21,7 +21,15 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.files import InputFileError, blank_row_mask, named_columns, normalise_label, read_text_table, sha256_file, structural_problems
+from ingest.files import (
+    InputFileError,
+    blank_row_mask,
+    named_columns,
+    normalise_label,
+    read_text_table,
+    sha256_file,
+    structural_problems,
+)
 from ingest.quarantine import CELL, IngestResult, RowProblems, quarantine_rows, split_repeats
 
 ODS_CODE = r"^[A-Z0-9]{3,6}$"
@@ -64,7 +72,9 @@ class PublishedLayout:
     ignore: tuple[str, ...] = ()
 
 
-def _positions(headers: list[str], layout: PublishedLayout, path: Path) -> tuple[dict[str, int], dict[str, int], list[str]]:
+def _positions(
+    headers: list[str], layout: PublishedLayout, path: Path
+) -> tuple[dict[str, int], dict[str, int], list[str]]:
     """(key and text column -> position, measure column -> position, ignored headers)."""
     wanted = {"org_code": layout.org_code, "period": layout.period, **layout.keys, **layout.text}
     by_label = {normalise_label(alias): name for name, aliases in wanted.items() for alias in aliases}
@@ -83,9 +93,15 @@ def _positions(headers: list[str], layout: PublishedLayout, path: Path) -> tuple
             ignored.append(header)  # a repeated header: the first one is used
         else:
             measures[snake_case(header)] = position
-    missing = [aliases[0] for name, aliases in {"org_code": layout.org_code, "period": layout.period, **layout.keys}.items() if name not in named]
+    missing = [
+        aliases[0]
+        for name, aliases in {"org_code": layout.org_code, "period": layout.period, **layout.keys}.items()
+        if name not in named
+    ]
     if missing:
-        raise InputFileError(f"{path.name}: not {layout.title}; missing required columns: " + ", ".join(repr(m) for m in missing))
+        raise InputFileError(
+            f"{path.name}: not {layout.title}; missing required columns: " + ", ".join(repr(m) for m in missing)
+        )
     if not measures:
         raise InputFileError(f"{path.name}: {layout.title} with no measure columns")
     return named, measures, ignored
@@ -134,7 +150,9 @@ def read_published(path: Path, layout: PublishedLayout) -> IngestResult:
 
     # Measures: missing markers are nulls; any other non-number is a cell problem. A column
     # with text but no number at all is not a measure (a notes column): it is ignored.
-    missing = {name: pl.col(name).is_null() | pl.col(name).str.to_lowercase().is_in(MISSING_MARKERS) for name in measures}
+    missing = {
+        name: pl.col(name).is_null() | pl.col(name).str.to_lowercase().is_in(MISSING_MARKERS) for name in measures
+    }
     numbers = {name: pl.col(name).cast(pl.Float64, strict=False) for name in measures}
     counts = candidates.select(
         *[numbers[name].is_not_null().sum().alias(f"{name}.numbers") for name in measures],
@@ -209,5 +227,13 @@ SHMI = PublishedLayout(
     period_hint="a four-digit year",
     text={"org_name": ("Name",)},
     # All-zero or empty placeholders, and region labels that are not measures.
-    ignore=("FreedomSpeak.Index", "Openness.Index", "X", "HEE.region.code", "HEE.region.name", "North", "North.v.South"),
+    ignore=(
+        "FreedomSpeak.Index",
+        "Openness.Index",
+        "X",
+        "HEE.region.code",
+        "HEE.region.name",
+        "North",
+        "North.v.South",
+    ),
 )

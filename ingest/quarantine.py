@@ -111,13 +111,15 @@ def split_repeats(
         column_name=column_name,
         value=value,
     )
-    kept = ordered.filter(pl.col("_rank") == 0).drop("_rank", KEPT_ROW, KEPT_FILE).sort(
-        [c for c in ("source_file", "source_row") if c in frame.columns]
+    kept = (
+        ordered.filter(pl.col("_rank") == 0)
+        .drop("_rank", KEPT_ROW, KEPT_FILE)
+        .sort([c for c in ("source_file", "source_row") if c in frame.columns])
     )
     return kept, repeats
 
 
-def concat_results(results: list["IngestResult"]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def concat_results(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Each clean table across files, and every file's quarantined rows."""
     names = list(results[0].tables)
     tables = {name: pl.concat([r.tables[name] for r in results]) for name in names}
@@ -126,7 +128,7 @@ def concat_results(results: list["IngestResult"]) -> tuple[dict[str, pl.DataFram
 
 
 def combine_preferring_revised(
-    results: list["IngestResult"], table: str, keys: list[str]
+    results: list[IngestResult], table: str, keys: list[str]
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """All files together, one row per `keys`.
 

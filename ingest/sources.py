@@ -45,7 +45,7 @@ class SourcesFile(BaseModel):
     sources: dict[str, Source] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _known(self) -> "SourcesFile":
+    def _known(self) -> SourcesFile:
         unknown = sorted(set(self.sources) - set(SOURCE_VARIABLES))
         if unknown:
             raise ValueError(f"unknown sources {', '.join(unknown)}; known: {', '.join(SOURCE_VARIABLES)}")

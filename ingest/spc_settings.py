@@ -58,10 +58,7 @@ def spc_tables(settings: SpcSettings) -> dict[str, pl.DataFrame]:
     return {
         "spc_settings": pl.DataFrame([rules], schema_overrides={"baseline_points": pl.Int64}),
         "spc_change_points": pl.DataFrame(
-            [
-                {**c.model_dump(), "change_month": c.change_month.replace(day=1)}
-                for c in settings.change_points
-            ],
+            [{**c.model_dump(), "change_month": c.change_month.replace(day=1)} for c in settings.change_points],
             schema={
                 "metric_id": pl.String,
                 "entity_type": pl.String,

@@ -126,14 +126,17 @@ def generate_exports(
         org_offset = {m.org: {cid: rng.gauss(0, 0.35) for cid in characteristic_ids} for m in collab.members}
         # Each person answers once per collaboration: a pool big enough for every wave.
         pool_size = max(40, len(collab.waves) * respondents_per_org[1])
-        people = {m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(pool_size)] for m in collab.members}
+        people = {
+            m.org: [f"{collab.id[:3].upper()}{c_index}{m.org}{n:03d}" for n in range(pool_size)] for m in collab.members
+        }
         for w_index, wave in enumerate(collab.waves):
             lift = {cid: w_index * rng.uniform(-0.1, 0.35) for cid in characteristic_ids}
             target_total = low_response.get((collab.id, wave.wave))
             plan: list[str] = []
             # Only organisations that were members during the wave's fieldwork respond.
             members = [
-                m for m in collab.members
+                m
+                for m in collab.members
                 if m.joined <= wave.fieldwork_end and (m.left is None or m.left >= wave.fieldwork_start)
             ]
             for m_index, member in enumerate(members):
@@ -202,9 +205,7 @@ def sample_org_names() -> dict[str, str]:
 
 def write_exports(output: Path, collaborations: Path, codebooks: Path, seed: int = SEED) -> list[Path]:
     output.mkdir(parents=True, exist_ok=True)
-    files = generate_exports(
-        load_collaborations(collaborations), load_codebooks(codebooks), seed, sample_org_names()
-    )
+    files = generate_exports(load_collaborations(collaborations), load_codebooks(codebooks), seed, sample_org_names())
     written = []
     for name, content in sorted(files.items()):
         path = output / name

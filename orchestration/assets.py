@@ -6,7 +6,6 @@ and replaces them in one transaction. A file that cannot be read at all is rejec
 recorded in `audit.file_loads` with the error, while the other files still load.
 """
 
-
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +18,14 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
     Backoff,
     FreshnessPolicy,
-    RetryPolicy,
-    AssetKey,
-    AssetSpec,
-    AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    RetryPolicy,
     asset,
     multi_asset,
 )
@@ -38,9 +37,9 @@ from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import PullError, is_input_file, pull_source
 from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
-from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
 from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
+from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, combine_preferring_revised, concat_results
 from ingest.spc_settings import load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
@@ -95,7 +94,11 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
         )
     except PullError as error:
         # The pull has already retried with backoff: keep the last good files and say so.
-        kept = sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES)) if landing.is_dir() else []
+        kept = (
+            sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
+            if landing.is_dir()
+            else []
+        )
         message = f"{source}: pull failed, the last good files are kept in landing ({len(kept)} files): {error}"
         context.log.error(message)
         return MaterializeResult(
@@ -202,6 +205,7 @@ ROW_TABLES = {
     **{layout.source: layout.source for layout in PUBLISHED_LAYOUTS},
 }
 
+
 def qualified(table: str) -> tuple[str, str]:
     """A reader's table name as (schema, table): ``raw.x`` stays in `raw`, others go to `clean`."""
     schema, _, name = table.rpartition(".")
@@ -241,10 +245,12 @@ def load_folder(
     # Results come back in file order, so logs and tables do not depend on timing.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         outcomes = pool.map(attempt, files)
-        for index, (path, result) in enumerate(zip(files, outcomes), start=1):
+        for index, (path, result) in enumerate(zip(files, outcomes, strict=True), start=1):
             if isinstance(result, InputFileError):
                 context.log.error(f"[{index}/{len(files)}] rejected {result}")
-                rejected.append({"source": source, "source_file": path.name, "status": "rejected", "error": str(result)})
+                rejected.append(
+                    {"source": source, "source_file": path.name, "status": "rejected", "error": str(result)}
+                )
                 continue
             results.append(result)
             note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
@@ -279,14 +285,20 @@ def load_folder(
         .agg(rows_quarantined=pl.col("source_row").n_unique())
     )
     loaded = pl.DataFrame(
-        [{"source": source, "source_file": f, "sha256": sha, "status": "loaded", "rows_read": n} for f, sha, n in loads],
+        [
+            {"source": source, "source_file": f, "sha256": sha, "status": "loaded", "rows_read": n}
+            for f, sha, n in loads
+        ],
         schema={k: FILE_LOADS_SCHEMA[k] for k in ("source", "source_file", "sha256", "status", "rows_read")},
     )
     file_loads = pl.concat(
         [
-            loaded.join(clean_rows, on="source_file", how="left").join(quarantined_rows, on="source_file", how="left")
+            loaded.join(clean_rows, on="source_file", how="left")
+            .join(quarantined_rows, on="source_file", how="left")
             .with_columns(pl.col("rows_clean", "rows_quarantined").fill_null(0)),
-            pl.DataFrame(rejected, schema={k: FILE_LOADS_SCHEMA[k] for k in ("source", "source_file", "status", "error")}),
+            pl.DataFrame(
+                rejected, schema={k: FILE_LOADS_SCHEMA[k] for k in ("source", "source_file", "status", "error")}
+            ),
         ],
         how="diagonal_relaxed",
     ).select([pl.col(name).cast(dtype) for name, dtype in FILE_LOADS_SCHEMA.items()])
@@ -306,7 +318,9 @@ def load_folder(
         connection.execute("create schema if not exists audit")
         connection.execute(
             "create table if not exists audit.file_loads ("
-            + ", ".join(f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items())
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
+            )
             + ")"
         )
         connection.register("incoming", file_loads.to_arrow())
@@ -343,7 +357,9 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
 
 @multi_asset(
     name="clean_monthly_ae",
-    specs=_clean_specs(["monthly_ae"], ["monthly_ae"], {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}),
+    specs=_clean_specs(
+        ["monthly_ae"], ["monthly_ae"], {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}
+    ),
     pool=DUCKDB_POOL,
 )
 def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
@@ -422,12 +438,21 @@ def published_asset(layout: PublishedLayout) -> AssetsDefinition:
 
     @multi_asset(
         name=f"clean_{layout.source}",
-        specs=_clean_specs([layout.source], [layout.source], {layout.source: f"{layout.title}: one row per organisation and period."}),
+        specs=_clean_specs(
+            [layout.source], [layout.source], {layout.source: f"{layout.title}: one row per organisation and period."}
+        ),
         pool=DUCKDB_POOL,
     )
     def _clean(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
         empty = pl.DataFrame(
-            schema={"org_code": pl.String, "period_start": pl.Date, "period_grain": pl.String, **{k: pl.String for k in layout.keys}, "source_file": pl.String, "source_row": pl.Int64}
+            schema={
+                "org_code": pl.String,
+                "period_start": pl.Date,
+                "period_grain": pl.String,
+                **{k: pl.String for k in layout.keys},
+                "source_file": pl.String,
+                "source_row": pl.Int64,
+            }
         )
         yield from load_folder(
             context,

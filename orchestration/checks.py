@@ -5,12 +5,11 @@ table, so a failing suite stops the dbt models downstream. The reconciliation ch
 prove that, file by file, rows read = rows clean + rows quarantined.
 """
 
-
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
     MetadataValue,
     asset_check,
@@ -34,7 +33,8 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
     )
     def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
         existing = {
-            name for (name,) in warehouse.query(
+            name
+            for (name,) in warehouse.query(
                 "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
                 [spec.schema, spec.table],
             )
@@ -45,7 +45,9 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
         demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
         if frame.is_empty() and not demands_rows:
             # An optional source left unconfigured: nothing to validate.
-            return AssetCheckResult(passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"})
+            return AssetCheckResult(
+                passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
+            )
         outcome = validate(spec, frame)
         for failure in outcome.failures:
             context.log.error(f"{spec.schema}.{spec.table}: {failure}")

@@ -1,9 +1,9 @@
 """`collab-health`: run the nightly job in one process and say what it left behind.
 
-    collab-health run        materialise every asset and check, then summarise the marts
-                             (skipped, saying so, when nothing changed since the last
-                             healthy run; --force runs anyway)
-    collab-health ui         open the Dagster UI on this project (dg dev)
+collab-health run        materialise every asset and check, then summarise the marts
+                         (skipped, saying so, when nothing changed since the last
+                         healthy run; --force runs anyway)
+collab-health ui         open the Dagster UI on this project (dg dev)
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def exclusive_run(instance) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit("collab-health: another run is in progress (lock held on " f"{lock_path}); not starting a second one.")
+            raise SystemExit(
+                f"collab-health: another run is in progress (lock held on {lock_path}); not starting a second one."
+            ) from None
         from dagster import DagsterRunStatus, RunsFilter
 
         unfinished = instance.get_runs(
@@ -86,10 +88,7 @@ def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
         tables = connection.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()
-        return [
-            (name, connection.execute(f'select count(*) from marts."{name}"').fetchone()[0])
-            for (name,) in tables
-        ]
+        return [(name, connection.execute(f'select count(*) from marts."{name}"').fetchone()[0]) for (name,) in tables]
 
 
 def run_nightly(force: bool = False) -> int:
@@ -114,10 +113,9 @@ def run_nightly(force: bool = False) -> int:
     print("collab-health: loading definitions (Dagster, dbt manifest) ...", flush=True)
     from dagster import DagsterInstance
 
+    from orchestration.dbt import docs_path
     from orchestration.definitions import defs
     from orchestration.resources import ProjectPaths
-
-    from orchestration.dbt import docs_path
 
     job = defs.resolve_job_def("nightly")
     paths = ProjectPaths.from_env()
@@ -175,7 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="collab-health", description="Collaboration health warehouse.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the nightly job now, in this process, and summarise the marts")
-    run.add_argument("--force", action="store_true", help="run even when nothing has changed since the last healthy run")
+    run.add_argument(
+        "--force", action="store_true", help="run even when nothing has changed since the last healthy run"
+    )
     commands.add_parser("ui", help="start the Dagster UI (dg dev) on this project")
     args = parser.parse_args(argv)
     sys.exit(run_nightly(args.force) if args.command == "run" else open_ui())

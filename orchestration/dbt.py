@@ -1,12 +1,10 @@
 """The dbt project as Dagster assets: models are assets, dbt tests are asset checks."""
 
-
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
-
-import shutil
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -84,7 +82,9 @@ def docs_path(paths: ProjectPaths) -> Path:
     pool=DUCKDB_POOL,
     description="dbt docs (models, columns, tests, lineage) as one static HTML file for analysts.",
 )
-def dbt_docs(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths) -> MaterializeResult:
+def dbt_docs(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths
+) -> MaterializeResult:
     """`dbt docs generate --static`, copied to the data folder (written aside, then renamed).
 
     The docs describe the dbt project and the tables' columns, not the night's data: when
@@ -100,7 +100,11 @@ def dbt_docs(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Duc
     if destination.exists() and stamp.exists() and stamp.read_text() == source:
         context.log.info(f"dbt docs unchanged (the dbt project has not changed): {destination}")
         return MaterializeResult(
-            metadata={"path": MetadataValue.path(str(destination)), "bytes": destination.stat().st_size, "regenerated": False}
+            metadata={
+                "path": MetadataValue.path(str(destination)),
+                "bytes": destination.stat().st_size,
+                "regenerated": False,
+            }
         )
     os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
     # The night's build already compiled every node into the run target: reuse it and only
@@ -115,5 +119,9 @@ def dbt_docs(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Duc
     stamp.write_text(source)
     context.log.info(f"dbt docs for analysts: {destination}")
     return MaterializeResult(
-        metadata={"path": MetadataValue.path(str(destination)), "bytes": destination.stat().st_size, "regenerated": True}
+        metadata={
+            "path": MetadataValue.path(str(destination)),
+            "bytes": destination.stat().st_size,
+            "regenerated": True,
+        }
     )

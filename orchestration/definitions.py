@@ -24,8 +24,8 @@ from orchestration.assets import (
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_docs, dbt_models, dbt_resource
 from orchestration.publish import collaboration_reports, published_warehouse
-from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
+from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
 
 # One process for the whole run: DuckDB has one writer at a time anyway, and Great
 # Expectations (about 10 s to import) is then imported once, not once per check.

@@ -50,7 +50,9 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
         for schema, table in tables:
             connection.execute(f'create schema if not exists "{schema}"')
             connection.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
-            published[f"{schema}.{table}"] = connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            published[f"{schema}.{table}"] = connection.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
         connection.execute("detach build")
         connection.execute("checkpoint")
     _fsync(staging)
@@ -66,7 +68,9 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
     kinds={"duckdb"},
     pool=DUCKDB_POOL,
 )
-def published_warehouse(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse) -> MaterializeResult:
+def published_warehouse(
+    context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse
+) -> MaterializeResult:
     """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
     swapped in whole once every model is built and every blocking check has passed."""
     # Whatever runs this (CLI, schedule, sensor, UI), the last healthy run's record no longer
@@ -92,6 +96,4 @@ def collaboration_reports(context: AssetExecutionContext, paths: ProjectPaths) -
 
     reports = build_reports(paths.warehouse_path, paths.reports_dir, run_results=RUN_TARGET_PATH / "run_results.json")
     context.log.info(f"{len(reports.pages)} collaboration reports; index: {reports.index}")
-    return MaterializeResult(
-        metadata={"index": MetadataValue.path(str(reports.index)), "reports": len(reports.pages)}
-    )
+    return MaterializeResult(metadata={"index": MetadataValue.path(str(reports.index)), "reports": len(reports.pages)})

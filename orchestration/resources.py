@@ -38,10 +38,10 @@ class ProjectPaths(ConfigurableResource):
     data_dir: str
     config_dir: str
     #: Source location overrides taken from the environment (variable -> value).
-    source_overrides: dict[str, str] = {}
+    source_overrides: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
 
     @classmethod
-    def from_env(cls) -> "ProjectPaths":
+    def from_env(cls) -> ProjectPaths:
         data_dir, config_dir = project_dirs()
         return cls(
             data_dir=str(data_dir),

@@ -31,9 +31,17 @@ from ingest.sources import SOURCE_VARIABLES, is_url, load_sources
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The project's own files that shape a run's outputs.
 CODE = (
-    "ingest", "orchestration", "reports", "expectations",
-    "dbt_project/models", "dbt_project/macros", "dbt_project/tests",
-    "dbt_project/dbt_project.yml", "dbt_project/profiles.yml", "uv.lock", "dagster.yaml",
+    "ingest",
+    "orchestration",
+    "reports",
+    "expectations",
+    "dbt_project/models",
+    "dbt_project/macros",
+    "dbt_project/tests",
+    "dbt_project/dbt_project.yml",
+    "dbt_project/profiles.yml",
+    "uv.lock",
+    "dagster.yaml",
 )
 STATE_FILE = Path("state") / "last_healthy_run.json"
 #: Environment settings that change what a run does (the key is hashed separately).
@@ -122,11 +130,16 @@ def record_healthy_run(data_dir: Path, run_fingerprint: str | None, run_id: str)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.writing")
-    staging.write_text(json.dumps({
-        "fingerprint": run_fingerprint,
-        "run_id": run_id,
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }, indent=2))
+    staging.write_text(
+        json.dumps(
+            {
+                "fingerprint": run_fingerprint,
+                "run_id": run_id,
+                "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            },
+            indent=2,
+        )
+    )
     os.replace(staging, path)
 
 

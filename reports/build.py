@@ -43,7 +43,7 @@ class ReportSet:
 def _rows(db: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None) -> list[dict]:
     cursor = db.execute(sql, parameters or [])
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _format(value: float | None, unit: str) -> str:
@@ -66,7 +66,10 @@ def dbt_test_summary(run_results: Path) -> dict[str, int] | None:
         return None
     results = json.loads(run_results.read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith("test.")]
-    return {"passed": sum(r["status"] == "pass" for r in tests), "failed": sum(r["status"] in ("fail", "error") for r in tests)}
+    return {
+        "passed": sum(r["status"] == "pass" for r in tests),
+        "failed": sum(r["status"] in ("fail", "error") for r in tests),
+    }
 
 
 def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -> dict:
@@ -123,12 +126,17 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         if not series:
             charts.append({"metric": first, "svg": None, "points": 0})
             continue
-        points = [Point(r["period_month"], r["value"], r["spc_mean"], r["spc_lower"], r["spc_upper"], r["spc_signal"]) for r in series]
+        points = [
+            Point(r["period_month"], r["value"], r["spc_mean"], r["spc_lower"], r["spc_upper"], r["spc_signal"])
+            for r in series
+        ]
         windows = [Window(f"Wave {w['wave']}", w["fieldwork_start"], w["fieldwork_end"]) for w in waves]
         signals = [r["spc_signal"] for r in series if r["spc_signal"] not in (None, "common_cause")]
         with_limits = sum(r["spc_mean"] is not None for r in series)
         limits = (
-            f"process limits on {with_limits} of them" if with_limits else "no process limits (12 points or fewer in a segment)"
+            f"process limits on {with_limits} of them"
+            if with_limits
+            else "no process limits (12 points or fewer in a segment)"
         )
         description = (
             f"SPC chart of {first['metric_name']} for {collaboration['collaboration_name']}, "
@@ -152,7 +160,9 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
     )
     return {
         "collaboration": collaboration,
-        "members": _rows(db, "select * from marts.dim_collaboration_members where collaboration_id = ? order by org_code", [cid]),
+        "members": _rows(
+            db, "select * from marts.dim_collaboration_members where collaboration_id = ? order by org_code", [cid]
+        ),
         "waves": waves,
         "latest_wave": latest,
         "scored_wave": scored,
@@ -166,13 +176,15 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
     }
 
 
-def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None, generated: dt.datetime | None = None) -> ReportSet:
+def build_reports(
+    warehouse: Path, folder: Path, run_results: Path | None = None, generated: dt.datetime | None = None
+) -> ReportSet:
     """Write one page per collaboration and an index into `folder` (each written aside, then renamed)."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     environment.filters["fmt"] = _format
     environment.globals.update(band_words=BAND_WORDS, signal_words=SIGNAL_WORDS)
     folder.mkdir(parents=True, exist_ok=True)
-    generated = generated or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    generated = generated or dt.datetime.now(dt.UTC).replace(microsecond=0)
     with duckdb.connect(str(warehouse), read_only=True) as db:
         collaborations = _rows(db, "select * from marts.dim_collaborations order by collaboration_name")
         quality = {
@@ -185,12 +197,17 @@ def build_reports(warehouse: Path, folder: Path, run_results: Path | None = None
             ),
             "dbt_tests": dbt_test_summary(run_results) if run_results else None,
         }
-        freshness = _rows(db, "select metric_name, sources, last_period from marts.dim_metrics where last_period is not null order by metric_name")
+        freshness = _rows(
+            db,
+            "select metric_name, sources, last_period from marts.dim_metrics where last_period is not null order by metric_name",
+        )
         common = {"generated": generated, "quality": quality, "freshness": freshness}
         pages: dict[str, Path] = {}
         page = environment.get_template("collaboration.html.j2")
-        for collaboration, context in zip(collaborations, _page_contexts(warehouse, db, collaborations)):
-            pages[collaboration["collaboration_id"]] = _write(folder / f"{collaboration['collaboration_id']}.html", page.render(**common, **context))
+        for collaboration, context in zip(collaborations, _page_contexts(warehouse, db, collaborations), strict=True):
+            pages[collaboration["collaboration_id"]] = _write(
+                folder / f"{collaboration['collaboration_id']}.html", page.render(**common, **context)
+            )
         index = _write(
             folder / "index.html",
             environment.get_template("index.html.j2").render(**common, collaborations=collaborations),

@@ -18,8 +18,8 @@ from html import escape
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
 
 #: Making Data Count colours (NHS blue and orange, purple for neutral), text and grey.
 IMPROVEMENT, CONCERN, NEUTRAL, COMMON, TEXT = "#005EB8", "#ED8B00", "#330072", "#768692", "#212B32"
@@ -65,7 +65,9 @@ def _svg(figure: plt.Figure, title: str, description: str) -> str:
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inline HTML
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     accessible = f'<svg role="img" aria-label="{escape(title)}"'
-    return svg.replace("<svg", accessible, 1).replace(">", f"><title>{escape(title)}</title><desc>{escape(description)}</desc>", 1)
+    return svg.replace("<svg", accessible, 1).replace(
+        ">", f"><title>{escape(title)}</title><desc>{escape(description)}</desc>", 1
+    )
 
 
 def spc_chart(points: list[Point], windows: list[Window], title: str, value_format: str, description: str) -> str:
@@ -80,7 +82,7 @@ def spc_chart(points: list[Point], windows: list[Window], title: str, value_form
 
     def line(values: list[float | None]) -> tuple[list, list]:
         xs, ys = [], []
-        for month, value, gap in zip(months, values, broken):
+        for month, value, gap in zip(months, values, broken, strict=True):
             if gap:
                 xs.append(month)
                 ys.append(float("nan"))
@@ -96,10 +98,20 @@ def spc_chart(points: list[Point], windows: list[Window], title: str, value_form
     for signal, (marker, colour) in MARKERS.items():
         chosen = [p for p in points if p.signal == signal]
         if chosen:
-            axes.scatter([p.month for p in chosen], [p.value for p in chosen], marker=marker, s=42, color=colour, zorder=3, label=signal.replace("_", " "))
+            axes.scatter(
+                [p.month for p in chosen],
+                [p.value for p in chosen],
+                marker=marker,
+                s=42,
+                color=colour,
+                zorder=3,
+                label=signal.replace("_", " "),
+            )
     for window in windows:
         axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.08, zorder=0)
-        axes.annotate(window.label, (window.start, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color=TEXT, va="top")
+        axes.annotate(
+            window.label, (window.start, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color=TEXT, va="top"
+        )
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: format(v, value_format)))
     span = (months[-1].year - months[0].year) * 12 + months[-1].month - months[0].month + 1
     axes.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, -(-span // 12))))

@@ -74,7 +74,11 @@ def write_tiny_ae(folder: Path, july_r1h_over_4h: int = 20) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     july = [AE_HEADER, ae_row("JULY", "R1H", 100, july_r1h_over_4h), ae_row("JULY", "RF4", 100, 40)]
     july.append("TOTAL,TOTAL,TOTAL,TOTAL," + ",".join(["200", "0", "0", "0", "0", "0", "60"] + ["0"] * 11))
-    september = [AE_HEADER + ",,a", ae_row("SEPTEMBER", "R1H", 100, 10) + ",,", ae_row("SEPTEMBER", "RF4", 100, 30) + ",,"]
+    september = [
+        AE_HEADER + ",,a",
+        ae_row("SEPTEMBER", "R1H", 100, 10) + ",,",
+        ae_row("SEPTEMBER", "RF4", 100, 30) + ",,",
+    ]
     september.append("Total ,Total,Total,Total," + ",".join(["200", "0", "0", "0", "0", "0", "40"] + ["0"] * 11) + ",,")
     (folder / "Monthly-AE-July-2024.csv").write_text("\n".join(july) + "\n", encoding="utf-8")
     (folder / "Monthly-AE-September-2024.csv").write_text("\n".join(september) + "\n", encoding="utf-8")
@@ -124,7 +128,9 @@ def write_wilder_export(folder: Path, collaborations_file: Path) -> None:
     from ingest.synthetic import generate_exports
 
     wilder = [c for c in load_collaborations(collaborations_file).collaborations if c.id == "tiny_wilder"]
-    for name, content in generate_exports(CollaborationsFile(collaborations=wilder), load_codebooks(CODEBOOK_DIR)).items():
+    for name, content in generate_exports(
+        CollaborationsFile(collaborations=wilder), load_codebooks(CODEBOOK_DIR)
+    ).items():
         (folder / name).write_bytes(content)
 
 

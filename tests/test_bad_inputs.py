@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-
 from conftest import CODEBOOK_DIR, SAMPLE_ODS
+
 from ingest.codebook import load_codebooks
 from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
@@ -53,7 +53,9 @@ def test_corpus_file(readers, path):
     result = reader(path)
     respondents = result.tables[ROW_TABLE[corpus]]
     assert (result.rows_read, respondents.height, result.rows_quarantined) == (
-        expected["rows"], expected["clean"], expected["quarantined"]
+        expected["rows"],
+        expected["clean"],
+        expected["quarantined"],
     )
     # Reconciles exactly, row by row: every input row is clean or quarantined, never both.
     quarantined = set(result.quarantine.filter(pl.col("scope") == "row")["source_row"].to_list())

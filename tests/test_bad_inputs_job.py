@@ -4,9 +4,6 @@ column and reason; everything else still loads and is published; and the run's c
 results say exactly what failed."""
 
 import shutil
-from pathlib import Path
-
-import duckdb
 
 from test_bad_inputs import CORPORA, EXPECTED
 from test_nightly_job import connect, run_nightly
@@ -31,7 +28,9 @@ def test_corpora_through_the_whole_job(tiny_project):
     assert checks[("clean/diagnostic_respondents", "rows_reconcile")].passed
     assert checks[("clean/monthly_ae", "rows_reconcile")].passed
     rejected = {
-        source: {entry["file"] for entry in checks[(f"clean/{table}", "files_accepted")].metadata["rejected_files"].value}
+        source: {
+            entry["file"] for entry in checks[(f"clean/{table}", "files_accepted")].metadata["rejected_files"].value
+        }
         for source, table in (("diagnostic", "diagnostic_respondents"), ("monthly_ae", "monthly_ae"))
     }
     for corpus in ("diagnostic", "monthly_ae"):
@@ -40,12 +39,18 @@ def test_corpora_through_the_whole_job(tiny_project):
     # The good data still loaded and was published.
     assert result.success
     with connect(tiny_project) as db:
-        assert db.execute(
-            "select count(*) from marts.collaboration_health where collaboration_id = 'tiny' and not is_suppressed"
-        ).fetchone()[0] > 0
-        assert db.execute(
-            "select baseline_value from marts.outcome_linked_collaboration where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
-        ).fetchone()[0] == 0.78  # Feb-Jul: July 140/200, plus the corpus rows kept for R1H: June 125/150, March 125/150 -> 390/500
+        assert (
+            db.execute(
+                "select count(*) from marts.collaboration_health where collaboration_id = 'tiny' and not is_suppressed"
+            ).fetchone()[0]
+            > 0
+        )
+        assert (
+            db.execute(
+                "select baseline_value from marts.outcome_linked_collaboration where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
+            ).fetchone()[0]
+            == 0.78
+        )  # Feb-Jul: July 140/200, plus the corpus rows kept for R1H: June 125/150, March 125/150 -> 390/500
         # Every quarantined row names its file, row and (for a row-level problem) its column.
         unnamed = db.execute(
             "select count(*) from quarantine.diagnostic_exports "

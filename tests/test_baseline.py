@@ -12,7 +12,11 @@ from baseline import run_baseline  # noqa: E402
 
 
 def test_baseline_runs_on_the_sample(tmp_path, monkeypatch):
-    for variable in ("COLLAB_HEALTH_DIAGNOSTIC_SOURCE", "COLLAB_HEALTH_MONTHLY_AE_SOURCE", "COLLAB_HEALTH_ORGANISATIONS_SOURCE"):
+    for variable in (
+        "COLLAB_HEALTH_DIAGNOSTIC_SOURCE",
+        "COLLAB_HEALTH_MONTHLY_AE_SOURCE",
+        "COLLAB_HEALTH_ORGANISATIONS_SOURCE",
+    ):
         monkeypatch.delenv(variable, raising=False)
     result = run_baseline(ROOT / "config", tmp_path / "baseline.duckdb")
     assert result.collaboration_health_rows > 0

@@ -17,7 +17,13 @@ TINY = 0.02
 
 def test_scale_sizes_follow_the_factor():
     one, tenth = Scale.at(1), Scale.at(0.1)
-    assert (one.collaborations, one.waves, one.respondents_per_wave, one.organisations, one.metrics) == (60, 6, 60_000, 250, 30)
+    assert (one.collaborations, one.waves, one.respondents_per_wave, one.organisations, one.metrics) == (
+        60,
+        6,
+        60_000,
+        250,
+        30,
+    )
     assert (tenth.collaborations, tenth.respondents_per_wave, tenth.organisations) == (6, 6_000, 25)
 
 
@@ -28,7 +34,11 @@ def test_benchmark_runs_the_real_job_at_a_tiny_scale(tmp_path, capsys):
     scale = Scale.at(TINY)
     assert inputs["ae_rows"] == scale.years * 12 * (scale.organisations + 1)  # + each file's total row
     # ~respondents_per_wave a wave, over every wave (members answer 0.8-1.2x the mean)
-    assert 0.7 * scale.respondents_per_wave * scale.waves < inputs["diagnostic_rows"] < 1.3 * scale.respondents_per_wave * scale.waves
+    assert (
+        0.7 * scale.respondents_per_wave * scale.waves
+        < inputs["diagnostic_rows"]
+        < 1.3 * scale.respondents_per_wave * scale.waves
+    )
 
     full, rerun = result["full"], result["rerun"]
     assert full["exit_code"] == 0 and full["ran_job"]

@@ -1,8 +1,8 @@
 """Configuration files fail loudly, naming the file, the entry and the problem."""
 
 import pytest
-
 from conftest import TINY_COLLABORATIONS
+
 from ingest.collaborations import CollaborationsError, check_target_metrics, collaboration_tables, load_collaborations
 
 
@@ -18,16 +18,24 @@ def test_valid_collaborations_flatten_into_tables(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("fieldwork_end: 2024-08-30", "fieldwork_end: 2024-07-30"), r"waves\.0.*fieldwork_end is before fieldwork_start"),
+        (
+            ("fieldwork_end: 2024-08-30", "fieldwork_end: 2024-07-30"),
+            r"waves\.0.*fieldwork_end is before fieldwork_start",
+        ),
         (("{org: RF4", "{org: not a code"), r"members\.1\.org"),
         (("  - id: tiny", "  - id: Tiny Collab"), r"collaborations\.0\.id"),
         (("waves:", "wavez:"), r"wavez"),
-        (("{org: RF4, joined: 2023-04-01}", "{org: RF4, joined: 2023-04-01, left: 2023-01-01}"), r"member RF4: left \(2023-01-01\) is before joined"),
+        (
+            ("{org: RF4, joined: 2023-04-01}", "{org: RF4, joined: 2023-04-01, left: 2023-01-01}"),
+            r"member RF4: left \(2023-01-01\) is before joined",
+        ),
         (("purpose: Test the arithmetic by hand.", "purpose: ''"), r"collaborations\.0\.purpose"),
         (("direction: increase, value: 0.75", "direction: sideways"), r"targets\.0\.direction"),
         (
-            ("      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n  - id: tiny_wilder",
-             "      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n      - {wave: 2, fieldwork_start: 2024-08-20, fieldwork_end: 2024-09-10}\n  - id: tiny_wilder"),
+            (
+                "      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n  - id: tiny_wilder",
+                "      - {wave: 1, fieldwork_start: 2024-08-05, fieldwork_end: 2024-08-30}\n      - {wave: 2, fieldwork_start: 2024-08-20, fieldwork_end: 2024-09-10}\n  - id: tiny_wilder",
+            ),
             r"tiny: wave 2 starts \(2024-08-20\) before wave 1 ends",
         ),
     ],

@@ -2,8 +2,8 @@
 
 import polars as pl
 import pytest
+from conftest import CODEBOOK_DIR, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, SAMPLE_ODS, write_tiny_export
 
-from conftest import CODEBOOK_DIR, SAMPLE_ODS, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_export
 from ingest.codebook import CodebookError, load_codebook, load_codebooks
 from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
@@ -41,9 +41,7 @@ def test_answers_mapped_missing_dropped_and_reverse_keyed(tmp_path, codebooks):
     path = tmp_path / "tiny_wave1.csv"
     write_tiny_export(path)
     answers = read_diagnostic_export(path, codebooks, KEY).tables["diagnostic_answers"]
-    by_row = {
-        (r["source_row"], r["item_id"]): (r["answer_value"], r["score_value"]) for r in answers.to_dicts()
-    }
+    by_row = {(r["source_row"], r["item_id"]): (r["answer_value"], r["score_value"]) for r in answers.to_dicts()}
     assert by_row[(2, "SP1")] == (5, 5.0)  # "Strongly agree"
     assert by_row[(2, "SP2")] == (4, 4.0)  # "agree " (case and space)
     assert by_row[(2, "AH2")] == (2, 4.0)  # "Disagree" on a reverse-keyed item
@@ -58,9 +56,7 @@ def test_free_text_and_raw_ids_never_leave_the_reader(tmp_path, codebooks):
     path = tmp_path / "tiny_wave1.csv"
     write_tiny_export(path)
     result = read_diagnostic_export(path, codebooks, KEY)
-    text = "".join(
-        frame.write_csv() for frame in [*result.tables.values(), result.quarantine]
-    )
+    text = "".join(frame.write_csv() for frame in [*result.tables.values(), result.quarantine])
     assert RESPONDENT_ID_SAMPLE not in text
     assert FREE_TEXT_SAMPLE not in text
     assert pseudonymise(RESPONDENT_ID_SAMPLE.lower(), KEY) in text
@@ -78,7 +74,10 @@ def test_unknown_instrument_rejected_naming_file_and_columns(tmp_path, codebooks
     [
         (("characteristic: use_of_data", "characteristic: use_of_dta"), r"undeclared characteristics: use_of_dta"),
         (("    Agree: 4", "    Agree: 4\n    'agree ': 5"), r"same once case and spacing are ignored: \['agree'\]"),
-        (('missing: ["Don\'t know"', 'missing: ["Agree", "Don\'t know"'), r"both as answers and as missing: \['agree'\]"),
+        (
+            ('missing: ["Don\'t know"', 'missing: ["Agree", "Don\'t know"'),
+            r"both as answers and as missing: \['agree'\]",
+        ),
         (("  max: 5", "  max: 3"), r"labels outside the scale 1..3"),
         (("    pattern: '^SP1\\b'", "    pattern: '^SP1('"), r"not a valid regular expression"),
     ],
@@ -93,7 +92,7 @@ def test_invalid_codebook_error_names_file_and_problem(tmp_path, change, message
 
 
 def test_the_demo_key_is_only_for_the_bundled_sample_outside_production():
-    with pytest.raises(PseudonymisationKeyError, match="COLLAB_HEALTH_PSEUDONYM_KEY.*production"):
+    with pytest.raises(PseudonymisationKeyError, match=r"COLLAB_HEALTH_PSEUDONYM_KEY.*production"):
         pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"}, sample_data=True)
     with pytest.raises(PseudonymisationKeyError, match="other than the bundled sample"):
         pseudonymisation_key({})
@@ -137,13 +136,17 @@ def test_a_respondent_in_two_files_keeps_only_the_latest_submission(tmp_path, co
     assert respondents.filter(pl.col("source_file") == "export_b_reexport.csv").height == 1
     superseded = quarantine.filter(pl.col("reason").str.contains("export_b_reexport.csv row 2"))
     assert superseded.select("source_file", "source_row").rows() == [("export_a.csv", 6)]
-    assert tables["diagnostic_answers"].filter(
-        (pl.col("source_file") == "export_a.csv") & (pl.col("source_row") == 6)
-    ).height == 0
+    assert (
+        tables["diagnostic_answers"]
+        .filter((pl.col("source_file") == "export_a.csv") & (pl.col("source_row") == 6))
+        .height
+        == 0
+    )
 
 
 def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, codebooks):
     from conftest import TINY_COLLABORATIONS
+
     from ingest.collaborations import load_collaborations
     from ingest.diagnostic import combine_exports
 

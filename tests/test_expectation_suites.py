@@ -11,7 +11,13 @@ SPECS = {spec.name: spec for spec in load_suite_specs()}
 def test_a_suite_reads_only_the_columns_it_names():
     answers = SPECS["clean_diagnostic_answers"]
     assert set(answers.columns) == {
-        "collaboration_id", "wave", "respondent_key", "item_id", "characteristic_id", "answer_value", "score_value",
+        "collaboration_id",
+        "wave",
+        "respondent_key",
+        "item_id",
+        "characteristic_id",
+        "answer_value",
+        "score_value",
     }
     assert "source_file" not in answers.columns
 
@@ -20,19 +26,21 @@ def test_row_conditions_keep_every_column_and_blank_rows_are_excused():
     spec = SPECS["raw_diagnostic_rows"]
     assert spec.columns == ()  # `is_blank == False` may name any column: read them all
     rows = 60
-    frame = pl.DataFrame({
-        "source_file": ["a.csv"] * rows,
-        "source_row": list(range(2, rows + 2)),
-        "n_fields": [12] * (rows - 10) + [0] * 10,  # ten blank lines: no fields at all
-        "header_fields": [12] * rows,
-        "is_blank": [False] * (rows - 10) + [True] * 10,
-        "has_respondent_id": [True] * (rows - 10) + [False] * 10,
-        "submitted_parsed": [True] * (rows - 10) + [False] * 10,
-        "organisation_matched": [True] * (rows - 10) + [False] * 10,
-        "wave_parsed": [True] * (rows - 10) + [False] * 10,
-        "n_answers_given": [5] * (rows - 10) + [0] * 10,
-        "n_answers_unrecognised": [0] * rows,
-    })
+    frame = pl.DataFrame(
+        {
+            "source_file": ["a.csv"] * rows,
+            "source_row": list(range(2, rows + 2)),
+            "n_fields": [12] * (rows - 10) + [0] * 10,  # ten blank lines: no fields at all
+            "header_fields": [12] * rows,
+            "is_blank": [False] * (rows - 10) + [True] * 10,
+            "has_respondent_id": [True] * (rows - 10) + [False] * 10,
+            "submitted_parsed": [True] * (rows - 10) + [False] * 10,
+            "organisation_matched": [True] * (rows - 10) + [False] * 10,
+            "wave_parsed": [True] * (rows - 10) + [False] * 10,
+            "n_answers_given": [5] * (rows - 10) + [0] * 10,
+            "n_answers_unrecognised": [0] * rows,
+        }
+    )
     outcome = validate(spec, frame)
     assert outcome.success, outcome.failures
     # Without the row condition the blank lines would fail: the same rows, not excused.

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import PROJECT_ROOT, TINY_KEY, make_tiny_project
 
 MARTS = {

@@ -257,7 +257,7 @@ def test_expected_checksum_mismatch_fails(site, landing):
 
 def test_expected_checksum_for_a_file_no_location_provides_fails(site, landing):
     site.routes["/a.csv"] = body(b"new a\n")
-    with pytest.raises(PullError, match="no location provides: b.csv"):
+    with pytest.raises(PullError, match=r"no location provides: b\.csv"):
         pull([site.url("/a.csv")], landing, expected_sha256={"b.csv": "0" * 64})
     assert site.hits["/a.csv"] == 0  # checked before downloading anything
 
@@ -288,7 +288,10 @@ def test_folder_glob_and_url_locations_together(site, tmp_path):
     (exports / "c.csv").write_text("c\n")
     again = pull([str(exports), str(ae / "Monthly-AE-*"), site.url("/ref/etr.csv")], landing, base_dir=tmp_path / "x")
     assert {p.name: p.changed for p in again} == {
-        "c.csv": True, "Monthly-AE-2024-01.csv": False, "Monthly-AE-2024-02.CSV": False, "etr.csv": False,
+        "c.csv": True,
+        "Monthly-AE-2024-01.csv": False,
+        "Monthly-AE-2024-02.CSV": False,
+        "etr.csv": False,
     }
     assert not (landing / "b.xlsx").exists()
 
@@ -380,7 +383,7 @@ def test_pull_folder_still_mirrors_a_folder(tmp_path, landing):
     # An emptied source folder is an error and no longer empties landing.
     for path in source.iterdir():
         path.unlink()
-    with pytest.raises(PullError, match="no .csv or .xlsx files"):
+    with pytest.raises(PullError, match=r"no \.csv or \.xlsx files"):
         pull_folder(source, SUFFIXES, landing)
     assert sorted(p.name for p in landing.iterdir()) == ["a.csv", "b.csv"]
 
@@ -398,7 +401,8 @@ def test_pull_asset_from_a_url_keeps_the_last_good_file_when_the_server_fails(si
     config.mkdir()
     url = site.url("/survey/staff_survey_2024.csv")
     (config / "sources.yaml").write_text(
-        f"sources:\n  staff_survey:\n    locations: ['{url}']\n    timeout_seconds: 1\n    retries: 1\n", encoding="utf-8"
+        f"sources:\n  staff_survey:\n    locations: ['{url}']\n    timeout_seconds: 1\n    retries: 1\n",
+        encoding="utf-8",
     )
     paths = ProjectPaths(data_dir=str(tmp_path / "var"), config_dir=str(config))
     staff_survey_pull = next(a for a in pull_assets if a.key.path == ["landing", "staff_survey"])

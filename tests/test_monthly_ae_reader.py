@@ -4,8 +4,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
-
 from conftest import AE_HEADER, SAMPLE_AE, ae_row
+
 from ingest.files import InputFileError, normalise_label
 from ingest.monthly_ae import COLUMNS, COUNT_COLUMNS, parse_period, read_monthly_ae
 
@@ -60,7 +60,8 @@ def test_total_row_found_by_its_sums_whatever_its_label(tmp_path):
     result = read_monthly_ae(path)
     assert result.tables["monthly_ae"]["org_code"].to_list() == ["R1H", "RF4"]
     assert result.quarantine.select("source_row", "reason").row(0) == (
-        4, "national total row: derived from the organisation rows, not stored"
+        4,
+        "national total row: derived from the organisation rows, not stored",
     )
 
 
@@ -78,7 +79,11 @@ def test_revised_file_supersedes_the_original_for_the_same_month(tmp_path):
         ("RF4", 5, "Monthly-AE-July-2024-revised.csv"),
     ]
     assert quarantine.select("source_file", "source_row", "reason").rows() == [
-        ("Monthly-AE-July-2024.csv", 2, "superseded by Monthly-AE-July-2024-revised.csv row 2 for this organisation and period")
+        (
+            "Monthly-AE-July-2024.csv",
+            2,
+            "superseded by Monthly-AE-July-2024-revised.csv row 2 for this organisation and period",
+        )
     ]
 
 
@@ -98,11 +103,16 @@ def test_parse_period(label, expected):
 
 
 def test_column_order_free_and_optional_columns_may_be_missing(tmp_path):
-    cells = dict(zip(AE_HEADER.split(","), ae_row("MARCH", "R1H", 120, 30).split(",")))
+    cells = dict(zip(AE_HEADER.split(","), ae_row("MARCH", "R1H", 120, 30).split(","), strict=True))
     wanted = [
-        "Attendances over 4hrs Other Department", "Org Code", "A&E attendances Type 1",
-        "Attendances over 4hrs Type 2", "Period", "A&E attendances Type 2",
-        "Attendances over 4hrs Type 1", "A&E attendances Other A&E Department",
+        "Attendances over 4hrs Other Department",
+        "Org Code",
+        "A&E attendances Type 1",
+        "Attendances over 4hrs Type 2",
+        "Period",
+        "A&E attendances Type 2",
+        "Attendances over 4hrs Type 1",
+        "A&E attendances Other A&E Department",
     ]
     path = tmp_path / "Monthly-AE-March-2024.csv"
     path.write_text(",".join(wanted) + "\n" + ",".join(cells[h] for h in wanted) + "\n")

@@ -26,12 +26,11 @@ import subprocess
 from pathlib import Path
 
 import duckdb
-import pytest
+from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
 from dagster import DagsterInstance
 
-from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
-from orchestration.definitions import build_definitions
 from orchestration.dbt import DBT_EXECUTABLE, dbt_project
+from orchestration.definitions import build_definitions
 from orchestration.run_state import last_healthy_run, record_healthy_run
 
 
@@ -44,7 +43,9 @@ def run_nightly():
 def connect(project: Path, build: bool = False) -> duckdb.DuckDBPyConnection:
     """The published warehouse analysts read, or (`build`) the working one the run builds."""
     folder = project / "var" / "warehouse"
-    return duckdb.connect(str(folder / "build" / "collab_health.duckdb" if build else folder / "collab_health.duckdb"), read_only=True)
+    return duckdb.connect(
+        str(folder / "build" / "collab_health.duckdb" if build else folder / "collab_health.duckdb"), read_only=True
+    )
 
 
 def test_nightly_job_on_tiny_inputs(tiny_project):
@@ -177,9 +178,15 @@ def test_definitions_list_job_schedule_and_every_check():
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
     assert schedule.default_status.value == "RUNNING"
 
-    refresh = {key.to_user_string() for key in defs.resolve_job_def("diagnostic_refresh").asset_layer.executable_asset_keys}
-    assert {"landing/diagnostic_exports", "clean/diagnostic_respondents", "marts/collaboration_health",
-            "published/warehouse"} <= refresh
+    refresh = {
+        key.to_user_string() for key in defs.resolve_job_def("diagnostic_refresh").asset_layer.executable_asset_keys
+    }
+    assert {
+        "landing/diagnostic_exports",
+        "clean/diagnostic_respondents",
+        "marts/collaboration_health",
+        "published/warehouse",
+    } <= refresh
     assert "landing/monthly_ae" not in refresh
     assert defs.resolve_sensor_def("diagnostic_exports_sensor").job_name == "diagnostic_refresh"
 

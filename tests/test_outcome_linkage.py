@@ -48,11 +48,29 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import AE_HEADER, CODEBOOK_DIR, PROJECT_ROOT, SAMPLE_ODS
 from test_nightly_job import connect, run_nightly
 
-TRUSTS = ["RTX", "RXL", "RXN", "RXR", "RCU", "RFF", "RP5", "RR7", "RTD", "RXP", "RA9", "RH8", "RK9", "RJ1", "RJ2", "RJZ", "RCB", "RCD"]
+TRUSTS = [
+    "RTX",
+    "RXL",
+    "RXN",
+    "RXR",
+    "RCU",
+    "RFF",
+    "RP5",
+    "RR7",
+    "RTD",
+    "RXP",
+    "RA9",
+    "RH8",
+    "RK9",
+    "RJ1",
+    "RJ2",
+    "RJZ",
+    "RCB",
+    "RCD",
+]
 LEVELS = [(1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5), (5, 4)]
 X = [5, 2, 8, 4, 10, 6, 12, 3]
 LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
@@ -98,9 +116,11 @@ def write_export(path: Path) -> None:
     at = {item.id: 6 + i for i, item in enumerate(codebook.items)}
     rows = []
     for k, (level_a, level_b) in enumerate(LEVELS):
-        for org, level in zip(members(k), (level_a, level_b)):
+        for org, level in zip(members(k), (level_a, level_b), strict=True):
             for n in range(5):
-                row = [f"c{k + 1}-{org}-{n}", "06/08/2024 10:00", org, "Manager", f"c{k + 1}", "1"] + [""] * len(codebook.items)
+                row = [f"c{k + 1}-{org}-{n}", "06/08/2024 10:00", org, "Manager", f"c{k + 1}", "1"] + [""] * len(
+                    codebook.items
+                )
                 row[at["SP1"]] = row[at["SP2"]] = LABELS[level]
                 rows.append(row)
     # Collaboration 9: RCB has 5 respondents (answering 4), RCD only 3 (answering 2): the
@@ -297,7 +317,14 @@ def test_reports_open_offline_in_headless_chromium(linkage_run, tmp_path):
     project, _ = linkage_run
     options = webdriver.ChromeOptions()
     options.binary_location = chromium()
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1280,1800", f"--user-data-dir={tmp_path / 'profile'}"):
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--window-size=1280,1800",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
@@ -329,7 +356,9 @@ def test_reports_open_offline_in_headless_chromium(linkage_run, tmp_path):
         from selenium.webdriver.support.ui import WebDriverWait
 
         driver.get((project / "var" / "docs" / "collab_health_dbt_docs.html").as_uri())
-        WebDriverWait(driver, 60).until(lambda d: "dim_collaboration_members" in d.find_element("tag name", "body").text)
+        WebDriverWait(driver, 60).until(
+            lambda d: "dim_collaboration_members" in d.find_element("tag name", "body").text
+        )
         listed = driver.find_element("tag name", "body").text
         for mart in ("system_metrics", "outcome_linked_collaboration", "collaboration_health", "dim_metrics"):
             assert mart in listed

@@ -19,7 +19,11 @@ def test_sensor_runs_on_new_or_changed_content_only(tmp_path):
     folder.mkdir()
     (folder / "a_wave1.csv").write_text("Respondent ID\n1\n")
     (folder / "notes.txt").write_text("not an export")
-    paths = ProjectPaths(data_dir=str(tmp_path), config_dir=str(tmp_path), source_overrides={"COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(folder)})
+    paths = ProjectPaths(
+        data_dir=str(tmp_path),
+        config_dir=str(tmp_path),
+        source_overrides={"COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(folder)},
+    )
 
     first, cursor = tick(paths, None)
     assert isinstance(first, RunRequest) and first.tags["changed_exports"] == "a_wave1.csv"

@@ -1,8 +1,14 @@
 """The synthetic sample generator is deterministic and the committed sample is its output."""
 
-from ingest.synthetic import sample_org_names, DEFAULT_CODEBOOKS, DEFAULT_COLLABORATIONS, DEFAULT_OUTPUT, generate_exports
 from ingest.codebook import load_codebooks
 from ingest.collaborations import load_collaborations
+from ingest.synthetic import (
+    DEFAULT_CODEBOOKS,
+    DEFAULT_COLLABORATIONS,
+    DEFAULT_OUTPUT,
+    generate_exports,
+    sample_org_names,
+)
 
 
 def test_generator_is_deterministic_and_matches_committed_sample():

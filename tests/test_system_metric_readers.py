@@ -68,7 +68,9 @@ def test_staff_survey_base_and_rate_become_numerator_and_denominator():
     raw = next(r for r in raw_rows(STAFF_SURVEY_FILE) if r["ODS code"] == "RX7" and r["Year"] == "2022")
     values = source_metric_values(result.tables["staff_survey"], "staff_survey", CATALOGUE)
     burnout = values.filter(
-        (pl.col("org_code") == "RX7") & (pl.col("metric_id") == "staff_burnout") & (pl.col("period_start") == dt.date(2022, 1, 1))
+        (pl.col("org_code") == "RX7")
+        & (pl.col("metric_id") == "staff_burnout")
+        & (pl.col("period_start") == dt.date(2022, 1, 1))
     ).row(0, named=True)
     assert burnout["denominator"] == float(raw["Burned_out_base"])
     assert burnout["value"] == pytest.approx(float(raw["Burned_out_rate"]) / 100)
@@ -111,7 +113,12 @@ def test_published_reader_finds_columns_by_name_and_quarantines_bad_rows(tmp_pat
         6: "period is not a date (YYYY-MM-DD)",
     }
     cell = result.quarantine.filter(pl.col("scope") == "cell").row(0, named=True)
-    assert (cell["source_row"], cell["column_name"], cell["value"], cell["reason"]) == (7, "breaches", "lots", "not a number")
+    assert (cell["source_row"], cell["column_name"], cell["value"], cell["reason"]) == (
+        7,
+        "breaches",
+        "lots",
+        "not a number",
+    )
     clean = result.tables["ae_tidy"]
     assert clean["source_row"].to_list() == [2, 7, 8] and reconciles(result)
     assert clean.filter(pl.col("source_row") == 8)["admissions"].item() is None  # "NA" is missing, not a problem
@@ -138,36 +145,89 @@ def test_a_new_metric_from_an_existing_source_needs_yaml_only():
                 "unit": "proportion",
                 "polarity": "higher_is_better",
                 "description": "A metric added by configuration alone.",
-                "sources": {"staff_survey": {"numerator": "autonomy_rate / 100 * autonomy_base", "denominator": "autonomy_base"}},
+                "sources": {
+                    "staff_survey": {"numerator": "autonomy_rate / 100 * autonomy_base", "denominator": "autonomy_base"}
+                },
             }
         ]
     )
     clean = read_published(STAFF_SURVEY_FILE, STAFF_SURVEY).tables["staff_survey"]
     values, _ = metric_values({"staff_survey": clean}, autonomy)
-    assert values.height == clean.filter(pl.col("autonomy_base").is_not_null() & pl.col("autonomy_rate").is_not_null()).height
+    assert (
+        values.height
+        == clean.filter(pl.col("autonomy_base").is_not_null() & pl.col("autonomy_rate").is_not_null()).height
+    )
     assert set(values["metric_id"]) == {"staff_autonomy"}
 
 
 def test_catalogue_errors_name_the_metric_source_and_column():
     typo = catalogue(
-        [{"id": "m", "name": "M", "domain": "access", "unit": "count", "polarity": "neutral", "description": "d",
-          "sources": {"ae_tidy": {"numerator": "attendence"}}}]
+        [
+            {
+                "id": "m",
+                "name": "M",
+                "domain": "access",
+                "unit": "count",
+                "polarity": "neutral",
+                "description": "d",
+                "sources": {"ae_tidy": {"numerator": "attendence"}},
+            }
+        ]
     )
-    frame = pl.DataFrame({"org_code": ["RF4"], "period_start": [dt.date(2017, 1, 1)], "period_grain": ["month"], "source_file": ["f"], "attendances": [1.0]})
+    frame = pl.DataFrame(
+        {
+            "org_code": ["RF4"],
+            "period_start": [dt.date(2017, 1, 1)],
+            "period_grain": ["month"],
+            "source_file": ["f"],
+            "attendances": [1.0],
+        }
+    )
     with pytest.raises(MetricCatalogueError, match=r"metric 'm', source 'ae_tidy'.*attendence"):
         source_metric_values(frame, "ae_tidy", typo)
     with pytest.raises(ValueError, match="a proportion needs a denominator"):
-        catalogue([{"id": "p", "name": "P", "domain": "access", "unit": "proportion", "polarity": "neutral", "description": "d",
-                    "sources": {"ae_tidy": {"numerator": "attendances"}}}])
+        catalogue(
+            [
+                {
+                    "id": "p",
+                    "name": "P",
+                    "domain": "access",
+                    "unit": "proportion",
+                    "polarity": "neutral",
+                    "description": "d",
+                    "sources": {"ae_tidy": {"numerator": "attendances"}},
+                }
+            ]
+        )
     with pytest.raises(ValueError, match="not a valid SQL expression"):
-        catalogue([{"id": "q", "name": "Q", "domain": "access", "unit": "count", "polarity": "neutral", "description": "d",
-                    "sources": {"ae_tidy": {"numerator": "attendances +* 2"}}}])
+        catalogue(
+            [
+                {
+                    "id": "q",
+                    "name": "Q",
+                    "domain": "access",
+                    "unit": "count",
+                    "polarity": "neutral",
+                    "description": "d",
+                    "sources": {"ae_tidy": {"numerator": "attendances +* 2"}},
+                }
+            ]
+        )
 
 
 def test_the_source_listed_first_wins_where_two_give_the_same_period():
     both = catalogue(
-        [{"id": "att", "name": "A", "domain": "activity", "unit": "count", "polarity": "neutral", "description": "d",
-          "sources": {"monthly_ae": {"numerator": "a"}, "ae_tidy": {"numerator": "b"}}}]
+        [
+            {
+                "id": "att",
+                "name": "A",
+                "domain": "activity",
+                "unit": "count",
+                "polarity": "neutral",
+                "description": "d",
+                "sources": {"monthly_ae": {"numerator": "a"}, "ae_tidy": {"numerator": "b"}},
+            }
+        ]
     )
     base = {"org_code": ["RF4"], "period_start": [dt.date(2017, 1, 1)], "period_grain": ["month"], "source_file": ["f"]}
     kept, set_aside = metric_values(
@@ -182,7 +242,13 @@ def test_successor_chains_resolve_to_their_end_and_splits_keep_their_code():
         {
             "old_code": ["AAA", "BBB", "RW6", "RW6", "REX"],
             "new_code": ["BBB", "CCC", "R0A", "RM3", "RW6"],
-            "succeeded_on": [dt.date(2010, 4, 1), dt.date(2015, 4, 1), dt.date(2021, 10, 1), dt.date(2021, 10, 1), dt.date(2002, 4, 1)],
+            "succeeded_on": [
+                dt.date(2010, 4, 1),
+                dt.date(2015, 4, 1),
+                dt.date(2021, 10, 1),
+                dt.date(2021, 10, 1),
+                dt.date(2002, 4, 1),
+            ],
         }
     )
     resolved = {r["org_code"]: r for r in resolve_successors(successors).iter_rows(named=True)}

@@ -10,9 +10,14 @@ select
     sum(case when organisations.is_suppressed then organisations.n_respondents else 0 end) as withheld_respondents
 from {{ ref('collaboration_health_by_organisation') }} as organisations
 inner join {{ ref('collaboration_health') }} as collaboration
-    on organisations.collaboration_id = collaboration.collaboration_id
-    and organisations.wave = collaboration.wave
-    and organisations.characteristic = collaboration.characteristic
+    on
+        organisations.collaboration_id = collaboration.collaboration_id
+        and organisations.wave = collaboration.wave
+        and organisations.characteristic = collaboration.characteristic
 where not collaboration.is_suppressed
 group by 1, 2, 3
-having sum(case when organisations.is_suppressed then organisations.n_respondents else 0 end) between 1 and {{ var('min_group_size') }} - 1
+having
+    sum(
+        case when organisations.is_suppressed then organisations.n_respondents else 0 end
+    ) between 1 and {{ var('min_group_size') }}
+    - 1

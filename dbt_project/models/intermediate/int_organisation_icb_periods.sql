@@ -19,7 +19,7 @@ monthly as (
     from (
         select
             *,
-            row_number() over (partition by org_code, as_at_month order by as_at desc, icb_code) as pick
+            row_number() over (partition by org_code, as_at_month order by as_at desc, icb_code asc) as pick
         from snapshots
     ) as ranked
     where pick = 1

@@ -44,7 +44,8 @@ windows as (
         {{ dbt.date_trunc('month', 'waves.fieldwork_start') }} as first_fieldwork_month,
         {{ dbt.date_trunc('month', 'waves.fieldwork_end') }} as last_fieldwork_month,
         {{ dbt.dateadd('month', -window_months, dbt.date_trunc('month', 'waves.fieldwork_start')) }} as baseline_start,
-        {{ dbt.dateadd('month', window_months + 1, dbt.date_trunc('month', 'waves.fieldwork_end')) }} as followup_end_exclusive
+        {{ dbt.dateadd('month', window_months + 1, dbt.date_trunc('month', 'waves.fieldwork_end')) }}
+            as followup_end_exclusive
     from waves
     inner join targets
         on waves.collaboration_id = targets.collaboration_id
@@ -58,16 +59,21 @@ wave_members as (
         windows.metric_id,
         members.org_code,
         case
-            when members.joined_on <= windows.baseline_start
-                and (members.left_on is null or members.left_on >= {{ dbt.dateadd('day', -1, 'windows.followup_end_exclusive') }})
+            when
+                members.joined_on <= windows.baseline_start
+                and (
+                    members.left_on is null
+                    or members.left_on >= {{ dbt.dateadd('day', -1, 'windows.followup_end_exclusive') }}
+                )
                 then 1
             else 0
         end as is_steady
     from windows
     inner join members
-        on windows.collaboration_id = members.collaboration_id
-        and members.joined_on < windows.followup_end_exclusive
-        and (members.left_on is null or members.left_on >= windows.baseline_start)
+        on
+            windows.collaboration_id = members.collaboration_id
+            and members.joined_on < windows.followup_end_exclusive
+            and (members.left_on is null or members.left_on >= windows.baseline_start)
 ),
 
 membership as (
@@ -91,8 +97,9 @@ collaboration_months as (
         sum(organisation_months.denominator) as denominator
     from wave_members
     inner join organisation_months
-        on wave_members.org_code = organisation_months.org_code
-        and wave_members.metric_id = organisation_months.metric_id
+        on
+            wave_members.org_code = organisation_months.org_code
+            and wave_members.metric_id = organisation_months.metric_id
     where wave_members.is_steady = 1
     group by 1, 2, 3, 4
 ),
@@ -111,17 +118,20 @@ window_months as (
         collaboration_months.denominator
     from windows
     inner join collaboration_months
-        on windows.collaboration_id = collaboration_months.collaboration_id
-        and windows.wave = collaboration_months.wave
-        and windows.metric_id = collaboration_months.metric_id
+        on
+            windows.collaboration_id = collaboration_months.collaboration_id
+            and windows.wave = collaboration_months.wave
+            and windows.metric_id = collaboration_months.metric_id
     where
         (
-            collaboration_months.period_month >= {{ dbt.dateadd('month', -window_months, 'windows.first_fieldwork_month') }}
+            collaboration_months.period_month
+            >= {{ dbt.dateadd('month', -window_months, 'windows.first_fieldwork_month') }}
             and collaboration_months.period_month < windows.first_fieldwork_month
         )
         or (
             collaboration_months.period_month > windows.last_fieldwork_month
-            and collaboration_months.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
+            and collaboration_months.period_month
+            <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
         )
 ),
 
@@ -152,10 +162,11 @@ followup_signals as (
         max(case when spc_points.spc_signal = 'common_cause' then 1 else 0 end) as any_common
     from windows
     inner join spc_points
-        on windows.collaboration_id = spc_points.entity_id
-        and windows.metric_id = spc_points.metric_id
-        and spc_points.period_month > windows.last_fieldwork_month
-        and spc_points.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
+        on
+            windows.collaboration_id = spc_points.entity_id
+            and windows.metric_id = spc_points.metric_id
+            and spc_points.period_month > windows.last_fieldwork_month
+            and spc_points.period_month <= {{ dbt.dateadd('month', window_months, 'windows.last_fieldwork_month') }}
     group by 1, 2, 3
 ),
 
@@ -177,17 +188,20 @@ valued as (
         coalesce(membership.membership_changed, 0) = 1 as membership_changed
     from windows
     left join membership
-        on windows.collaboration_id = membership.collaboration_id
-        and windows.wave = membership.wave
-        and windows.metric_id = membership.metric_id
+        on
+            windows.collaboration_id = membership.collaboration_id
+            and windows.wave = membership.wave
+            and windows.metric_id = membership.metric_id
     left join pooled
-        on windows.collaboration_id = pooled.collaboration_id
-        and windows.wave = pooled.wave
-        and windows.metric_id = pooled.metric_id
+        on
+            windows.collaboration_id = pooled.collaboration_id
+            and windows.wave = pooled.wave
+            and windows.metric_id = pooled.metric_id
     left join followup_signals
-        on windows.collaboration_id = followup_signals.collaboration_id
-        and windows.wave = followup_signals.wave
-        and windows.metric_id = followup_signals.metric_id
+        on
+            windows.collaboration_id = followup_signals.collaboration_id
+            and windows.wave = followup_signals.wave
+            and windows.metric_id = followup_signals.metric_id
 )
 
 select
@@ -207,7 +221,8 @@ select
     cast(steady_members as integer) as organisations_compared,
     membership_changed,
     baseline_months < {{ min_months }} or followup_months < {{ min_months }} as is_provisional,
-    round(case when direction = 'decrease' then -1 else 1 end * (followup_value - baseline_value), 4) as directed_change,
+    round(case when direction = 'decrease' then -1 else 1 end * (followup_value - baseline_value), 4)
+        as directed_change,
     case
         when followup_value is null or baseline_value is null then null
         when direction = 'increase' then followup_value > baseline_value

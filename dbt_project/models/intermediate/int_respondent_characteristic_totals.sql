@@ -22,10 +22,12 @@ select
     max(characteristics.n_items) as n_items
 from {{ ref('stg_diagnostic__answers') }} as answers
 inner join respondents
-    on answers.collaboration_id = respondents.collaboration_id
-    and answers.wave = respondents.wave
-    and answers.respondent_key = respondents.respondent_key
+    on
+        answers.collaboration_id = respondents.collaboration_id
+        and answers.wave = respondents.wave
+        and answers.respondent_key = respondents.respondent_key
 inner join characteristics
-    on answers.instrument_id = characteristics.instrument_id
-    and answers.characteristic_id = characteristics.characteristic_id
+    on
+        answers.instrument_id = characteristics.instrument_id
+        and answers.characteristic_id = characteristics.characteristic_id
 group by 1, 2

@@ -48,9 +48,10 @@ collaboration_values as (
         count(distinct poolable_values.org_code) as n_organisations
     from poolable_values
     inner join members
-        on poolable_values.org_code = members.org_code
-        and members.joined_on < poolable_values.period_end
-        and (members.left_on is null or members.left_on >= poolable_values.period_month)
+        on
+            poolable_values.org_code = members.org_code
+            and members.joined_on < poolable_values.period_end
+            and (members.left_on is null or members.left_on >= poolable_values.period_month)
     group by 1, 2, 3, 4
 ),
 
@@ -65,9 +66,10 @@ icb_values as (
         count(distinct poolable_values.org_code) as n_organisations
     from poolable_values
     inner join icb_periods
-        on poolable_values.org_code = icb_periods.org_code
-        and (icb_periods.valid_from is null or icb_periods.valid_from <= poolable_values.period_month)
-        and (icb_periods.valid_to is null or poolable_values.period_month < icb_periods.valid_to)
+        on
+            poolable_values.org_code = icb_periods.org_code
+            and (icb_periods.valid_from is null or icb_periods.valid_from <= poolable_values.period_month)
+            and (icb_periods.valid_to is null or poolable_values.period_month < icb_periods.valid_to)
     group by 1, 2, 3, 4
 ),
 

@@ -51,7 +51,8 @@ series_change_points as (
         change_points.change_month,
         change_points.baseline_points,
         row_number() over (
-            partition by series_keys.entity_type, series_keys.entity_id, series_keys.metric_id, change_points.change_month
+            partition by
+                series_keys.entity_type, series_keys.entity_id, series_keys.metric_id, change_points.change_month
             order by
                 case
                     when change_points.entity_id is not null then 0
@@ -63,9 +64,10 @@ series_change_points as (
         ) as precedence
     from series_keys
     inner join change_points
-        on change_points.metric_id = series_keys.metric_id
-        and (change_points.entity_type is null or change_points.entity_type = series_keys.entity_type)
-        and (change_points.entity_id is null or change_points.entity_id = series_keys.entity_id)
+        on
+            change_points.metric_id = series_keys.metric_id
+            and (change_points.entity_type is null or change_points.entity_type = series_keys.entity_type)
+            and (change_points.entity_id is null or change_points.entity_id = series_keys.entity_id)
 ),
 
 -- The points (rows with a value) and the change points on one timeline; a change point
@@ -170,14 +172,16 @@ screened as (
     select
         centred.*,
         case
-            when screen_moving_range_outliers then avg(
-                case
-                    when in_baseline = 1
-                        and round(raw_moving_range, {{ decimals }})
-                        <= round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
-                        then raw_moving_range
-                end
-            ) over (partition by {{ segment }})
+            when screen_moving_range_outliers
+                then avg(
+                    case
+                        when
+                            in_baseline = 1
+                            and round(raw_moving_range, {{ decimals }})
+                            <= round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
+                            then raw_moving_range
+                    end
+                ) over (partition by {{ segment }})
             else unscreened_mr_bar
         end as mr_bar
     from centred
@@ -196,10 +200,14 @@ lines as (
         case when has_limits = 1 then round(raw_mean, {{ decimals }}) end as spc_mean,
         case when has_limits = 1 then round(raw_mean - limit_multiplier * mr_bar, {{ decimals }}) end as spc_lower,
         case when has_limits = 1 then round(raw_mean + limit_multiplier * mr_bar, {{ decimals }}) end as spc_upper,
-        case when has_limits = 1
-            then round(raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }}) end as spc_lower_close,
-        case when has_limits = 1
-            then round(raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }}) end as spc_upper_close
+        case
+            when has_limits = 1
+                then round(raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }})
+        end as spc_lower_close,
+        case
+            when has_limits = 1
+                then round(raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }})
+        end as spc_upper_close
     from charted
 ),
 
@@ -283,29 +291,45 @@ rules as (
             when has_limits = 1 and side = -1 and side_run_last - side_run_first + 1 >= shift_points then 1 else 0
         end as shift_below,
         case
-            when has_limits = 1 and direction = 1
+            when
+                has_limits = 1 and direction = 1
                 and direction_run_last - direction_run_first + 1 >= trend_points - 1 then 1
-            when has_limits = 1 and direction <> 1 and next_direction = 1
+            when
+                has_limits = 1 and direction <> 1 and next_direction = 1
                 and up_run_end_after - point_number >= trend_points - 1 then 1
             else 0
         end as trend_up,
         case
-            when has_limits = 1 and direction = -1
+            when
+                has_limits = 1 and direction = -1
                 and direction_run_last - direction_run_first + 1 >= trend_points - 1 then 1
-            when has_limits = 1 and direction <> -1 and next_direction = -1
+            when
+                has_limits = 1 and direction <> -1 and next_direction = -1
                 and down_run_end_after - point_number >= trend_points - 1 then 1
             else 0
         end as trend_down,
-        case when has_limits = 1 and beyond_upper_close = 1 and upper_close_nearby >= 2 then 1 else 0 end as two_of_three_high,
-        case when has_limits = 1 and beyond_lower_close = 1 and lower_close_nearby >= 2 then 1 else 0 end as two_of_three_low
+        case when has_limits = 1 and beyond_upper_close = 1 and upper_close_nearby >= 2 then 1 else 0 end
+            as two_of_three_high,
+        case when has_limits = 1 and beyond_lower_close = 1 and lower_close_nearby >= 2 then 1 else 0 end
+            as two_of_three_low
     from runs
 ),
 
 classified as (
     select
         rules.*,
-        case when above_upper_limit + shift_above + trend_up + two_of_three_high > 0 then 1 else 0 end as high_side,
-        case when below_lower_limit + shift_below + trend_down + two_of_three_low > 0 then 1 else 0 end as low_side,
+        case
+            when
+                rules.above_upper_limit + rules.shift_above + rules.trend_up + rules.two_of_three_high > 0
+                then 1
+            else 0
+        end as high_side,
+        case
+            when
+                rules.below_lower_limit + rules.shift_below + rules.trend_down + rules.two_of_three_low > 0
+                then 1
+            else 0
+        end as low_side,
         metrics.polarity,
         metrics.target_value
     from rules
@@ -342,7 +366,8 @@ charted_points as (
             when polarity in ('higher_is_better', 'lower_is_better') then 'concern'
             else 'special_cause_neutral'
         end as spc_signal,
-        case when has_limits = 1 then
+        case
+            when has_limits = 1 then
             {{ flag_list([
                 'above_upper_limit', 'below_lower_limit', 'shift_above', 'shift_below',
                 'trend_up', 'trend_down', 'two_of_three_high', 'two_of_three_low'
@@ -352,12 +377,13 @@ charted_points as (
         -- failed (by polarity); a target on or inside the limits is hit and miss.
         case
             when has_limits = 0 or target_value is null then null
-            when polarity = 'higher_is_better' then
-                case
-                    when spc_lower > target_value then 'consistently_pass'
-                    when spc_upper < target_value then 'consistently_fail'
-                    else 'hit_and_miss'
-                end
+            when polarity = 'higher_is_better'
+                then
+                    case
+                        when spc_lower > target_value then 'consistently_pass'
+                        when spc_upper < target_value then 'consistently_fail'
+                        else 'hit_and_miss'
+                    end
             when polarity = 'lower_is_better' then
                 case
                     when spc_upper < target_value then 'consistently_pass'

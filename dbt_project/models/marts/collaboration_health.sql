@@ -40,15 +40,25 @@ collaboration_scores as (
         )) / count(*) as standard_error,
         sum(organisation_scores.n_respondents) as n_respondents,
         count(*) as n_organisations,
-        max(case when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score end)
-            - min(case when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score end)
+        max(
+            case
+                when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score
+            end
+        )
+        - min(
+            case
+                when organisation_scores.n_respondents >= {{ min_group }} then organisation_scores.organisation_score
+            end
+        )
             as raw_gap,
-        sum(case when organisation_scores.n_respondents >= {{ min_group }} then 1 else 0 end) as n_reportable_organisations
+        sum(case when organisation_scores.n_respondents >= {{ min_group }} then 1 else 0 end)
+            as n_reportable_organisations
     from organisation_scores
     left join group_variance
-        on organisation_scores.collaboration_id = group_variance.collaboration_id
-        and organisation_scores.wave = group_variance.wave
-        and organisation_scores.characteristic_id = group_variance.characteristic_id
+        on
+            organisation_scores.collaboration_id = group_variance.collaboration_id
+            and organisation_scores.wave = group_variance.wave
+            and organisation_scores.characteristic_id = group_variance.characteristic_id
     group by 1, 2, 3, 4
 ),
 
@@ -62,12 +72,14 @@ scored as (
         alpha.cronbach_alpha as raw_alpha
     from collaboration_scores
     inner join characteristics
-        on collaboration_scores.instrument_id = characteristics.instrument_id
-        and collaboration_scores.characteristic_id = characteristics.characteristic_id
+        on
+            collaboration_scores.instrument_id = characteristics.instrument_id
+            and collaboration_scores.characteristic_id = characteristics.characteristic_id
     left join alpha
-        on collaboration_scores.collaboration_id = alpha.collaboration_id
-        and collaboration_scores.wave = alpha.wave
-        and collaboration_scores.characteristic_id = alpha.characteristic_id
+        on
+            collaboration_scores.collaboration_id = alpha.collaboration_id
+            and collaboration_scores.wave = alpha.wave
+            and collaboration_scores.characteristic_id = alpha.characteristic_id
 ),
 
 published as (
@@ -89,7 +101,8 @@ published as (
         -- alpha carries floating-point noise from the order in which DuckDB's threads add
         -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
         -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end as cronbach_alpha,
+        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
+            as cronbach_alpha,
         case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
     from scored

@@ -26,23 +26,27 @@ scored as (
         sqrt(organisation_scores.respondent_variance / organisation_scores.n_respondents) as standard_error,
         organisation_scores.n_respondents < {{ min_group }} as is_small_group,
         max(case when organisation_scores.n_respondents < {{ min_group }} then 1 else 0 end) over (
-            partition by organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
+            partition by
+                organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
         ) = 1 as has_small_group,
         coalesce(sum(organisation_scores.n_respondents) over (
-            partition by organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
+            partition by
+                organisation_scores.collaboration_id, organisation_scores.wave, organisation_scores.characteristic_id
             order by organisation_scores.n_respondents, organisation_scores.organisation_code
             rows between unbounded preceding and 1 preceding
         ), 0) as n_respondents_smaller,
         alpha.cronbach_alpha as raw_alpha
     from organisation_scores
     inner join characteristics
-        on organisation_scores.instrument_id = characteristics.instrument_id
-        and organisation_scores.characteristic_id = characteristics.characteristic_id
+        on
+            organisation_scores.instrument_id = characteristics.instrument_id
+            and organisation_scores.characteristic_id = characteristics.characteristic_id
     left join alpha
-        on organisation_scores.collaboration_id = alpha.collaboration_id
-        and organisation_scores.wave = alpha.wave
-        and organisation_scores.organisation_code = alpha.organisation_code
-        and organisation_scores.characteristic_id = alpha.characteristic_id
+        on
+            organisation_scores.collaboration_id = alpha.collaboration_id
+            and organisation_scores.wave = alpha.wave
+            and organisation_scores.organisation_code = alpha.organisation_code
+            and organisation_scores.characteristic_id = alpha.characteristic_id
 ),
 
 flagged as (
@@ -74,7 +78,8 @@ published as (
         -- alpha carries floating-point noise from the order in which DuckDB's threads add
         -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
         -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end as cronbach_alpha,
+        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
+            as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
         is_suppressed,
         suppression_reason

@@ -15,11 +15,14 @@ select
     cast(waves.wave as integer) as wave,
     cast(waves.fieldwork_start as date) as fieldwork_start,
     cast(waves.fieldwork_end as date) as fieldwork_end,
-    cast({{ dbt.dateadd('month', -window_months, dbt.date_trunc('month', 'waves.fieldwork_start')) }} as date) as baseline_start,
+    cast({{ dbt.dateadd('month', -window_months, dbt.date_trunc('month', 'waves.fieldwork_start')) }} as date)
+        as baseline_start,
     cast({{ dbt.dateadd('month', 1, dbt.date_trunc('month', 'waves.fieldwork_end')) }} as date) as followup_start,
-    cast({{ dbt.dateadd('month', window_months, dbt.date_trunc('month', 'waves.fieldwork_end')) }} as date) as followup_end_month,
+    cast({{ dbt.dateadd('month', window_months, dbt.date_trunc('month', 'waves.fieldwork_end')) }} as date)
+        as followup_end_month,
     cast(coalesce(respondents.n_respondents, 0) as integer) as n_respondents
 from waves
 left join respondents
-    on waves.collaboration_id = respondents.collaboration_id
-    and waves.wave = respondents.wave
+    on
+        waves.collaboration_id = respondents.collaboration_id
+        and waves.wave = respondents.wave

@@ -92,8 +92,9 @@ collaborations as (
         ) as collaboration_number
     from (select distinct characteristic, metric_id, collaboration_id from pairs) as distinct_collaborations
     inner join bootstrap_groups
-        on distinct_collaborations.characteristic = bootstrap_groups.characteristic
-        and distinct_collaborations.metric_id = bootstrap_groups.metric_id
+        on
+            distinct_collaborations.characteristic = bootstrap_groups.characteristic
+            and distinct_collaborations.metric_id = bootstrap_groups.metric_id
 ),
 
 -- A collaboration's pairs, by group and collaboration number.
@@ -105,11 +106,13 @@ numbered_pairs as (
         pairs.directed_change
     from pairs
     inner join bootstrap_groups
-        on pairs.characteristic = bootstrap_groups.characteristic
-        and pairs.metric_id = bootstrap_groups.metric_id
+        on
+            pairs.characteristic = bootstrap_groups.characteristic
+            and pairs.metric_id = bootstrap_groups.metric_id
     inner join collaborations
-        on bootstrap_groups.group_number = collaborations.group_number
-        and pairs.collaboration_id = collaborations.collaboration_id
+        on
+            bootstrap_groups.group_number = collaborations.group_number
+            and pairs.collaboration_id = collaborations.collaboration_id
 ),
 
 resample_numbers as (
@@ -136,8 +139,9 @@ resampled_pairs as (
         numbered_pairs.directed_change
     from draws
     inner join numbered_pairs
-        on draws.group_number = numbered_pairs.group_number
-        and draws.drawn_number = numbered_pairs.collaboration_number
+        on
+            draws.group_number = numbered_pairs.group_number
+            and draws.drawn_number = numbered_pairs.collaboration_number
 ),
 
 resampled_health_ranks as (
@@ -195,11 +199,13 @@ published as (
         coalesce(estimates.n_collaborations, 0) >= {{ min_collaborations }} as is_reportable
     from association_keys
     left join estimates
-        on association_keys.characteristic = estimates.characteristic
-        and association_keys.metric_id = estimates.metric_id
+        on
+            association_keys.characteristic = estimates.characteristic
+            and association_keys.metric_id = estimates.metric_id
     left join intervals
-        on association_keys.characteristic = intervals.characteristic
-        and association_keys.metric_id = intervals.metric_id
+        on
+            association_keys.characteristic = intervals.characteristic
+            and association_keys.metric_id = intervals.metric_id
 )
 
 select
@@ -213,5 +219,8 @@ select
     cast(case when is_reportable then round(ci_high, {{ decimals }}) end as double) as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
-    cast('Spearman rank correlation: an association across collaborations, not an effect of health on the outcome' as varchar) as measure
+    cast(
+        'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
+        as varchar
+    ) as measure
 from published

@@ -48,5 +48,6 @@ select
     outcome_windows.target_met
 from outcome_windows
 left join wave_health
-    on outcome_windows.collaboration_id = wave_health.collaboration_id
-    and outcome_windows.wave = wave_health.wave
+    on
+        outcome_windows.collaboration_id = wave_health.collaboration_id
+        and outcome_windows.wave = wave_health.wave

@@ -30,5 +30,6 @@ select
     outcome_windows.is_provisional
 from outcome_windows
 inner join health
-    on outcome_windows.collaboration_id = health.collaboration_id
-    and outcome_windows.wave = health.wave
+    on
+        outcome_windows.collaboration_id = health.collaboration_id
+        and outcome_windows.wave = health.wave

@@ -19,10 +19,17 @@ ods_names as (
 
 names as (
     -- The ODS name where ODS holds the code, else the name the publication gives.
-    select 'organisation' as entity_type, codes.org_code as entity_id, coalesce(ods_names.org_name, publication_names.org_name) as entity_name
-    from (select org_code from ods_names union select org_code from publication_names) as codes
-    left join ods_names on codes.org_code = ods_names.org_code
-    left join publication_names on codes.org_code = publication_names.org_code
+    select
+        'organisation' as entity_type,
+        codes.org_code as entity_id,
+        coalesce(ods.org_name, published.org_name) as entity_name
+    from (
+        select org_code from ods_names
+        union
+        select org_code from publication_names
+    ) as codes
+    left join ods_names as ods on codes.org_code = ods.org_code
+    left join publication_names as published on codes.org_code = published.org_code
     union all
     select 'collaboration', collaboration_id, collaboration_name
     from {{ ref('stg_config__collaborations') }}
@@ -54,10 +61,12 @@ select
     cast(points.spc_assurance as varchar) as spc_assurance
 from points
 inner join series
-    on points.entity_type = series.entity_type
-    and points.entity_id = series.entity_id
-    and points.metric_id = series.metric_id
-    and points.period_month = series.period_month
+    on
+        points.entity_type = series.entity_type
+        and points.entity_id = series.entity_id
+        and points.metric_id = series.metric_id
+        and points.period_month = series.period_month
 left join names
-    on points.entity_type = names.entity_type
-    and points.entity_id = names.entity_id
+    on
+        points.entity_type = names.entity_type
+        and points.entity_id = names.entity_id
