@@ -19,8 +19,13 @@ setup:
 run: setup
 	$(VENV)/bin/collab-health run
 
+# Every tier: what CI runs (.ci/run) and README promises.
 test: setup
 	$(VENV)/bin/pytest
+
+# The fast loop for contributors: lint, then the unit and integration tiers (no whole-job runs).
+check: lint
+	$(VENV)/bin/pytest -m "unit or integration" -q
 
 # Lint: ruff (Python: rules and formatting) and sqlfluff (dbt models and tests, dbt templater).
 # sqlfluff's dbt templater opens a DuckDB connection: give it a scratch file, not the warehouse.

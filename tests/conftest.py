@@ -154,6 +154,18 @@ def make_tiny_project(root: Path) -> dict[str, str]:
     }
 
 
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test belongs to exactly one tier (see pyproject.toml): a test without one would
+    silently fall out of `make check`."""
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: needs exactly one tier marker of {TIERS}, has {sorted(tiers)}")
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment pointing the pipeline at tiny inputs and a temporary warehouse."""

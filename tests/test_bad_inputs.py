@@ -16,6 +16,8 @@ from ingest.files import InputFileError
 from ingest.monthly_ae import read_monthly_ae
 from ingest.organisations import OrganisationMatcher, read_organisations
 
+pytestmark = pytest.mark.unit
+
 CORPORA = Path(__file__).parent / "bad_inputs"
 ROW_TABLE = {"diagnostic": "diagnostic_respondents", "monthly_ae": "monthly_ae"}
 EXPECTED = {name: yaml.safe_load((CORPORA / name / "EXPECTED.yaml").read_text()) for name in ROW_TABLE}

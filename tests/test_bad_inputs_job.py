@@ -5,8 +5,11 @@ results say exactly what failed."""
 
 import shutil
 
+import pytest
 from test_bad_inputs import CORPORA, EXPECTED
 from test_nightly_job import connect, run_nightly
+
+pytestmark = pytest.mark.e2e
 
 
 def test_corpora_through_the_whole_job(tiny_project):

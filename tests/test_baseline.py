@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from baseline import run_baseline  # noqa: E402
+
+pytestmark = pytest.mark.integration
 
 
 def test_baseline_runs_on_the_sample(tmp_path, monkeypatch):

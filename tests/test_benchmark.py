@@ -6,6 +6,8 @@ asserted: speed targets live in the benchmark's output, not in tests."""
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -15,6 +17,7 @@ from benchmarks.nightly_at_scale import UNCHANGED, benchmark_scale, print_growth
 TINY = 0.02
 
 
+@pytest.mark.unit
 def test_scale_sizes_follow_the_factor():
     one, tenth = Scale.at(1), Scale.at(0.1)
     assert (one.collaborations, one.waves, one.respondents_per_wave, one.organisations, one.metrics) == (
@@ -27,6 +30,7 @@ def test_scale_sizes_follow_the_factor():
     assert (tenth.collaborations, tenth.respondents_per_wave, tenth.organisations) == (6, 6_000, 25)
 
 
+@pytest.mark.e2e
 def test_benchmark_runs_the_real_job_at_a_tiny_scale(tmp_path, capsys):
     result = benchmark_scale(TINY, tmp_path)
 

@@ -5,6 +5,8 @@ from conftest import TINY_COLLABORATIONS
 
 from ingest.collaborations import CollaborationsError, check_target_metrics, collaboration_tables, load_collaborations
 
+pytestmark = pytest.mark.unit
+
 
 def test_valid_collaborations_flatten_into_tables(tmp_path):
     path = tmp_path / "collaborations.yaml"

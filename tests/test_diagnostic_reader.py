@@ -9,6 +9,8 @@ from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
 from ingest.pseudonymise import DEMO_KEY, PseudonymisationKeyError, pseudonymisation_key, pseudonymise
 
+pytestmark = pytest.mark.unit
+
 KEY = b"test-key"
 
 

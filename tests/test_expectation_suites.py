@@ -2,8 +2,11 @@
 expectations filter rows by a condition still sees the column the condition names."""
 
 import polars as pl
+import pytest
 
 from expectations.suites import load_suite_specs, validate
+
+pytestmark = pytest.mark.integration
 
 SPECS = {spec.name: spec for spec in load_suite_specs()}
 

@@ -24,6 +24,8 @@ import duckdb
 import pytest
 from conftest import PROJECT_ROOT, TINY_KEY, make_tiny_project
 
+pytestmark = pytest.mark.e2e
+
 MARTS = {
     "collaboration_health": ["collaboration_id", "wave", "characteristic"],
     "collaboration_health_by_organisation": ["collaboration_id", "wave", "organisation_code", "characteristic"],

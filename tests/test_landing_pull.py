@@ -21,6 +21,8 @@ import pytest
 
 from ingest.landing import PulledFile, PullError, pull_folder, pull_source
 
+pytestmark = pytest.mark.integration
+
 SUFFIXES = (".csv", ".xlsx")
 PAST = 1_000_000_000  # an mtime long ago: a rewrite of the file would change it
 

@@ -9,6 +9,8 @@ from conftest import AE_HEADER, SAMPLE_AE, ae_row
 from ingest.files import InputFileError, normalise_label
 from ingest.monthly_ae import COLUMNS, COUNT_COLUMNS, parse_period, read_monthly_ae
 
+pytestmark = pytest.mark.unit
+
 
 def test_real_september_file_with_stray_columns():
     result = read_monthly_ae(SAMPLE_AE / "Monthly-AE-September-2024.csv")

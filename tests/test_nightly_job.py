@@ -26,6 +26,7 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
 from dagster import DagsterInstance
 
@@ -48,6 +49,7 @@ def connect(project: Path, build: bool = False) -> duckdb.DuckDBPyConnection:
     )
 
 
+@pytest.mark.e2e
 def test_nightly_job_on_tiny_inputs(tiny_project):
     # A record of an earlier healthy CLI run: publishing (by any run) must clear it.
     record_healthy_run(tiny_project / "var", "an-earlier-fingerprint", "an-earlier-run")
@@ -148,6 +150,7 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
     assert f"PASS={len(unit_tests)} " in dbt.stdout
 
 
+@pytest.mark.e2e
 def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
     # More waits over four hours than attendances: the reader accepts the numbers, the
     # Great Expectations suite does not, and the marts downstream are not built.
@@ -171,6 +174,7 @@ def test_broken_input_fails_its_check_and_blocks_the_marts(tiny_project):
         assert db.execute("select count(*) from clean.diagnostic_respondents").fetchone()[0] > 5
 
 
+@pytest.mark.integration
 def test_definitions_list_job_schedule_and_every_check():
     defs = build_definitions()
     assert defs.resolve_job_def("nightly") is not None

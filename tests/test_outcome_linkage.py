@@ -51,6 +51,8 @@ import pytest
 from conftest import AE_HEADER, CODEBOOK_DIR, PROJECT_ROOT, SAMPLE_ODS
 from test_nightly_job import connect, run_nightly
 
+pytestmark = pytest.mark.e2e
+
 TRUSTS = [
     "RTX",
     "RXL",

@@ -3,8 +3,12 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from orchestration import cli
 from orchestration.run_state import fingerprint, project_dirs, record_healthy_run, unchanged_since
+
+pytestmark = pytest.mark.unit
 
 
 def test_fingerprint_changes_with_every_input_and_only_then(tiny_project: Path):

@@ -2,10 +2,13 @@
 
 import os
 
+import pytest
 from dagster import RunRequest, SkipReason, build_sensor_context
 
 from orchestration.resources import ProjectPaths
 from orchestration.sensors import diagnostic_exports_sensor
+
+pytestmark = pytest.mark.integration
 
 
 def tick(paths, cursor):

@@ -1,5 +1,7 @@
 """The synthetic sample generator is deterministic and the committed sample is its output."""
 
+import pytest
+
 from ingest.codebook import load_codebooks
 from ingest.collaborations import load_collaborations
 from ingest.synthetic import (
@@ -9,6 +11,8 @@ from ingest.synthetic import (
     generate_exports,
     sample_org_names,
 )
+
+pytestmark = pytest.mark.unit
 
 
 def test_generator_is_deterministic_and_matches_committed_sample():

@@ -21,6 +21,8 @@ from ingest.metric_catalogue import (
 from ingest.organisations import etr_extract_date, organisation_reference_tables, resolve_successors
 from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, read_published
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 NHS = ROOT / "sample_data" / "nhs"
 AE_TIDY_FILE = NHS / "ae_tidy" / "ae_attendances_2016_2019.csv"
