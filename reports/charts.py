@@ -86,6 +86,15 @@ def _svg(figure: plt.Figure, title: str, description: str) -> str:
     )
 
 
+def y_limits(points: list[Point], target: float | None) -> tuple[float, float]:
+    """The value axis: every value, every limit and the target, with room above for the wave labels."""
+    shown = [p.value for p in points] + [v for p in points for v in (p.lower, p.upper) if v is not None]
+    shown += [target] if target is not None else []
+    low, high = min(shown), max(shown)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
+    return low - pad, high + pad * 3.5
+
+
 def spc_chart(
     points: list[Point],
     windows: list[Window],
@@ -133,12 +142,7 @@ def spc_chart(
                 zorder=3,
                 label=MARKER_LABELS[signal],
             )
-    # The axis holds every value, every limit and the target, with room above for the wave labels.
-    shown = [p.value for p in points] + [v for p in points for v in (p.lower, p.upper) if v is not None]
-    shown += [target] if target is not None else []
-    low, high = min(shown), max(shown)
-    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
-    axes.set_ylim(low - pad, high + pad * 3.5)
+    axes.set_ylim(*y_limits(points, target))
     for window in windows:
         axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.10, zorder=0)
         axes.annotate(
