@@ -231,6 +231,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
                 description,
                 target=target,
                 target_label=f"{target_label[0].upper()}{target_label[1:]} {_format(target, now['unit'])}",
+                element_ids=anchor,
             ),
             description=description,
             variation=last["spc_signal"],

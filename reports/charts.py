@@ -103,8 +103,10 @@ def spc_chart(
     description: str,
     target: float | None = None,
     target_label: str = "Target",
+    element_ids: str = "chart",
 ) -> str:
-    """An XmR chart as inline SVG, with `description` as its alt text and `target` as a line."""
+    """An XmR chart as inline SVG, with `description` as its alt text and `target` as a line
+    (the plot area and the target line carry ids starting with `element_ids`)."""
     figure, axes = plt.subplots(figsize=FIGURE_SIZE, dpi=100)
     months = [p.month for p in points]
     # A gap of more than a month in the data breaks the lines instead of bridging it.
@@ -129,7 +131,15 @@ def spc_chart(
         if any(v is not None for v in values):
             axes.plot(*line(values), color=TEXT, linestyle=style, linewidth=0.9, zorder=1, label=label)
     if target is not None:
-        axes.axhline(target, color=TARGET, linestyle=(0, (5, 3)), linewidth=1.4, zorder=1, label=target_label)
+        axes.axhline(
+            target,
+            color=TARGET,
+            linestyle=(0, (5, 3)),
+            linewidth=1.4,
+            zorder=1,
+            label=target_label,
+            gid=f"{element_ids}-target-line",
+        )
     for signal, (marker, colour) in MARKERS.items():
         chosen = [p for p in points if p.signal == signal]
         if chosen:
@@ -143,6 +153,7 @@ def spc_chart(
                 label=MARKER_LABELS[signal],
             )
     axes.set_ylim(*y_limits(points, target))
+    axes.patch.set_gid(f"{element_ids}-plot-area")  # the browser tests find the axis and the target line by these
     for window in windows:
         axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.10, zorder=0)
         axes.annotate(

@@ -255,9 +255,9 @@ def statements(context: dict) -> list[dict]:
         )
     traits = characteristics(context)
     if traits["shown"]:
-        weakest = _names([f"{r['characteristic_name']} ({_score(r['score'])}, {r['band']})" for r in traits["weakest"]])
+        weakest = _names([f"{r['characteristic_name']} {_score(r['score'])} ({r['band']})" for r in traits["weakest"]])
         strongest = _names(
-            [f"{r['characteristic_name']} ({_score(r['score'])}, {r['band']})" for r in traits["strongest"]]
+            [f"{r['characteristic_name']} {_score(r['score'])} ({r['band']})" for r in traits["strongest"]]
         )
         text = f"{traits['concern']} of {traits['n']} characteristics in concern. Weakest: {weakest}"
         text += f"; strongest: {strongest}." if strongest else "."

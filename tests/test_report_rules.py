@@ -156,7 +156,10 @@ def test_headline_statements_follow_the_documented_rules():
     assert said["overall"]["href"] == "#scorecard"
     # Weakest two (ties by name: Capacity before Governance), strongest one (ties by name: Purpose).
     assert said["characteristics"]["data"] == {"concern": 3, "weakest": "Risk sharing|Capacity", "strongest": "Purpose"}
-    assert said["characteristics"]["text"].startswith("3 of 6 characteristics in concern. Weakest: Risk sharing (2.63")
+    assert said["characteristics"]["text"].startswith(
+        "3 of 6 characteristics in concern. Weakest: Risk sharing 2.63 (concern) and Capacity 2.99 (concern); "
+        "strongest: Purpose 4.43 (strength)."
+    )
     assert "Data" not in said["characteristics"]["text"]  # withheld: never named with a score
     assert said["targets"]["data"] == {"met": 0, "not-met": 1, "moved": 2}
     assert "(not: Admissions)" in said["targets"]["text"]
