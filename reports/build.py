@@ -222,6 +222,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
             f"{len(signals)} special-cause points{target_words}; diagnostic waves shaded."
         )
         verdict = now["spc_signal_since_wave"] if now["wave"] == latest else None
+        since_wave = spc_reading.chart_sentence(now["metric_name"], latest, series, after, verdict)
         chart.update(
             svg=spc_chart(
                 points,
@@ -248,15 +249,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
             ),
             latest_month=last["period_month"],
             limits=(last["spc_lower"], last["spc_upper"]),
-            sentence=" ".join(
-                filter(
-                    None,
-                    (
-                        spc_reading.chart_sentence(now["metric_name"], latest, series, after, verdict),
-                        spc_reading.latest_sentence(series, after),
-                    ),
-                )
-            ),
+            sentence=" ".join(filter(None, (since_wave, spc_reading.latest_sentence(series, after, since_wave)))),
             disagreement=spc_reading.disagreement(
                 now, _format(last["spc_mean"], now["unit"]) if last["spc_mean"] is not None else None
             )

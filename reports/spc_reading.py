@@ -96,7 +96,7 @@ def _phrases(series: list[dict], after: list[dict], signal: str) -> list[str]:
     for rule, words in (("trend_down", "fell"), ("trend_up", "rose")):
         runs = [run for run in _runs(series, rule) if any(p in flagged for p in run)]
         if runs:
-            found.append(f"{len(max(runs, key=len))} months in a row {words} each month")
+            found.append(f"it {words} for {len(max(runs, key=len))} months in a row")
     for rule, words in (("two_of_three_low", "lower"), ("two_of_three_high", "upper")):
         if not found and any(rule in rules_of(p) for p in flagged):
             found.append(f"two of three months were close to the {words} limit")
@@ -125,12 +125,16 @@ def chart_sentence(
     return f"{since}, {metric_name} has shown {VERDICT_WORDS[verdict]}{detail}."
 
 
-def latest_sentence(series: list[dict], after: list[dict]) -> str | None:
-    """What the latest month shows (the variation icon), where it is later than the months after the wave."""
+def latest_sentence(series: list[dict], after: list[dict], said: str = "") -> str | None:
+    """What the latest month shows (the variation icon), where it is later than the months after
+    the wave and not already `said`."""
     last = series[-1] if series else None
     if last is None or last in after or last.get("spc_signal") in (None, "common_cause"):
         return None
-    found = _phrases(series, [last], last["spc_signal"])
+    everything = _phrases(series, [last], last["spc_signal"])
+    found = [phrase for phrase in everything if phrase not in said]
+    if everything and not found:
+        return None
     detail = f": {'; '.join(found)}" if found else ""
     return f"The latest month, {_month(last['period_month'])}, shows {VERDICT_WORDS[last['spc_signal']]}{detail}."
 

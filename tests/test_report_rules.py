@@ -264,6 +264,7 @@ def test_chart_sentence_names_the_run_since_the_wave():
         "The latest month, July 2018, shows special cause concern: the last 7 months were below the mean."
     )
     assert spc_reading.latest_sentence(series, after) is None
+    assert spc_reading.latest_sentence(series, series[10:12], said=sentence) is None  # said already
 
 
 def test_side_assurance_and_disagreement():
