@@ -18,7 +18,7 @@ linking to the section that supports it:
 4. SPC since the last wave (#measures): each target measure's verdict over the months
    after the latest wave (spc_signal_since_wave); measures with special cause are named.
 5. Data warnings (#warnings): the latest wave withheld; characteristics withheld;
-   organisations too small to be named in the perception gap; a provisional window (fewer
+   organisations whose own scores are withheld (perception gap); a provisional window (fewer
    than 3 months); membership changed (a like-for-like comparison on fewer organisations);
    and any flag in OPTIONAL_WARNING_COLUMNS the warehouse publishes (a member that stopped
    reporting): a column of that name in outcome_linked_collaboration (or system_metrics,
@@ -143,8 +143,9 @@ def warnings(context: dict) -> list[dict]:
             {
                 "kind": "suppressed",
                 "href": "#perception",
-                "text": f"{n} member organisation{'s' if n > 1 else ''} had fewer than 5 respondents at wave {scored}: "
-                "counted in the collaboration's scores but not shown on their own.",
+                "text": f"{n} member {_plural(n, 'organisation')}' own scores at wave {scored} are withheld (fewer than "
+                "5 respondents, or a score that would reveal such a group): counted in the collaboration's scores, "
+                "not shown on their own.",
             }
         )
     wave = latest

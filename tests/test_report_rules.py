@@ -184,6 +184,10 @@ def test_headline_says_when_the_latest_wave_is_withheld_and_warns():
     kinds = [w["kind"] for w in headline.warnings(context)]
     assert kinds == ["suppressed", "provisional"]
     assert said["warnings"]["data"]["kinds"] == "provisional|suppressed"
+    hidden = headline.warnings(context | {"withheld_organisations": 2})
+    assert hidden[1]["href"] == "#perception" and hidden[1]["text"].startswith(
+        "2 member organisations' own scores at wave 2 are withheld"
+    )
 
 
 def test_a_published_not_reporting_flag_becomes_a_warning_without_code_changes():
