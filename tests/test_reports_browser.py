@@ -388,3 +388,21 @@ def test_every_page_offline_without_console_errors_and_screenshots(sample_report
             assert shot.stat().st_size > 20_000
     association = page(sample_reports, "lsc_uec").read_text(encoding="utf-8")
     assert "This is an association, not an effect." in association
+
+
+def test_report_rules_agree_with_the_warehouse(marts):
+    """The two rules the reports apply themselves (the overall band, and assurance against a
+    collaboration's own target) give what the warehouse gives wherever both apply."""
+    from reports.spc_reading import assurance
+
+    banded = rows(
+        marts,
+        "select score, scale_min, scale_max, band from marts.collaboration_health where not is_suppressed",
+    )
+    assert banded and all(bands.band_of(score, low, high) == band for score, low, high, band in banded)
+    assured = rows(
+        marts,
+        "select m.polarity, s.spc_lower, s.spc_upper, m.standard_value, s.spc_assurance from marts.system_metrics as s "
+        "join marts.dim_metrics as m using (metric_id) where s.spc_assurance is not null",
+    )
+    assert assured and all(assurance(p, lo, hi, t) == a for p, lo, hi, t, a in assured)
