@@ -123,6 +123,19 @@ def test_the_comparison_names_the_table_and_row_that_differ(tmp_path):
     assert "quarantine.rows: missing from the second" in [d.describe() for d in differences]
 
 
+@pytest.mark.unit
+def test_duckdb_threads_reach_dbt_and_do_not_shape_the_run(tmp_path):
+    from orchestration.settings import Settings, SettingsError
+
+    settings = Settings.from_environ({"COLLAB_HEALTH_DATA_DIR": str(tmp_path), "COLLAB_HEALTH_DUCKDB_THREADS": "1"})
+    assert settings.dbt_environment()["COLLAB_HEALTH_DUCKDB_THREADS"] == "1"
+    assert Settings.from_environ({"COLLAB_HEALTH_DATA_DIR": str(tmp_path)}).duckdb_threads == 2
+    # The thread count does not change what a run builds: not part of the run's fingerprint.
+    assert "COLLAB_HEALTH_DUCKDB_THREADS" not in settings.run_shaping_values()
+    with pytest.raises(SettingsError, match="COLLAB_HEALTH_DUCKDB_THREADS is 'two'"):
+        Settings.from_environ({"COLLAB_HEALTH_DUCKDB_THREADS": "two"})
+
+
 # --- the sample, built twice ---------------------------------------------------------------
 
 
