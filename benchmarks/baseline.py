@@ -265,7 +265,22 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
                     "moving_range_outlier_multiplier": "double",
                     "baseline_points": "integer",
                 },
-                [tuple(spc.rules.model_dump().values())],
+                # The rules this baseline implements (it predates the conventions of issue 14).
+                [
+                    tuple(
+                        getattr(spc.rules, name)
+                        for name in (
+                            "minimum_points",
+                            "shift_points",
+                            "trend_points",
+                            "limit_multiplier",
+                            "close_to_limit_fraction",
+                            "screen_moving_range_outliers",
+                            "moving_range_outlier_multiplier",
+                            "baseline_points",
+                        )
+                    )
+                ],
             ),
             _table(
                 "p_spc_change_points",
