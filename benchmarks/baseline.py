@@ -263,9 +263,14 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
                     "close_to_limit_fraction": "double",
                     "screen_moving_range_outliers": "boolean",
                     "moving_range_outlier_multiplier": "double",
+                    "moving_range_outlier_inclusive": "boolean",
                     "baseline_points": "integer",
+                    "two_of_three_counts_points_beyond_limits": "boolean",
+                    "conflicting_signals": "varchar",
+                    "rules_cross_recalculation": "varchar",
+                    "show_mean_below_minimum_points": "boolean",
                 },
-                [tuple(spc.rules.model_dump().values())],
+                [tuple(spc.rules.model_dump().values())],  # the convention's rules, with overrides
             ),
             _table(
                 "p_spc_change_points",

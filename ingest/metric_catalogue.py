@@ -91,8 +91,6 @@ class Metric(BaseModel):
             raise ValueError("either every source gives a denominator or none does")
         if self.unit == "proportion" and with_denominator != {True}:
             raise ValueError("a proportion needs a denominator")
-        if self.target is not None and self.polarity == "neutral":
-            raise ValueError("a target needs a polarity (higher_is_better or lower_is_better)")
         return self
 
 

@@ -7,6 +7,9 @@ collab-health run [--force] [--verbose]
 collab-health sql [SQL]
                       the DuckDB command line on the published warehouse, read-only
 collab-health ui      the Dagster UI on this project (dg dev)
+collab-health spc FILE [--convention NAME] [--output OUT.csv]
+                      SPC of the series in a CSV with the nightly build's SPC model
+                      (orchestration/spc_command.py; no Dagster)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from orchestration import spc_command
 from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
 from orchestration.settings import PROJECT_ROOT, Settings, SettingsError, telemetry_off
 
@@ -296,7 +300,10 @@ def main(argv: list[str] | None = None) -> None:
     sql = commands.add_parser("sql", help="open the published warehouse read-only in the DuckDB command line")
     sql.add_argument("statement", nargs="*", help="SQL to run and exit (default: an interactive prompt)")
     commands.add_parser("ui", help="start the Dagster UI and daemon (dg dev) on this project")
+    spc_command.add_subcommand(commands)
     args = parser.parse_args(argv)
+    if args.command == "spc":
+        sys.exit(spc_command.run(args))
     if args.command == "run":
         sys.exit(run_nightly(args.force, args.verbose))
     sys.exit(open_sql(args.statement) if args.command == "sql" else open_ui())
