@@ -185,11 +185,8 @@ def test_production_needs_a_long_key_and_a_known_mode():
         if mistyped.strip().lower() == "production":
             assert pseudonymisation_key(environ) == long_key.encode()
             continue
-        with pytest.raises(
-            PseudonymisationKeyError, match="COLLAB_HEALTH_MODE must be one of demo, production"
-        ) as raised:
+        with pytest.raises(PseudonymisationKeyError, match=f"must be one of demo, production, not {mistyped!r}"):
             pseudonymisation_key(environ, sample_data=True)
-        assert mistyped not in str(raised.value)
     assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "demo"}, sample_data=True) == DEMO_KEY.encode()
 
 
