@@ -17,8 +17,9 @@ import hashlib
 import hmac
 import os
 import re
-import unicodedata
 from collections.abc import Mapping
+
+import polars as pl
 
 KEY_VARIABLE = "COLLAB_HEALTH_PSEUDONYM_KEY"
 MODE_VARIABLE = "COLLAB_HEALTH_MODE"
@@ -73,14 +74,19 @@ def using_demo_key(environ: Mapping[str, str] = os.environ) -> bool:
 
 #: An NHS number as people type it: 10 digits, perhaps grouped 3-3-4 with spaces or hyphens.
 _NHS_NUMBER = re.compile(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}")
-_INNER_SPACES = re.compile(r"\s+")
 
 
 def normalise_identifier(raw_id: str) -> str:
     """One spelling per person: Unicode NFC, outer spaces trimmed, inner runs of spaces one
     space, lower case; an NHS number without its spaces or hyphens."""
-    text = _INNER_SPACES.sub(" ", unicodedata.normalize("NFC", raw_id)).strip().lower()
-    return text.replace(" ", "").replace("-", "") if _NHS_NUMBER.fullmatch(text) else text
+    return pl.select(normalised_identifier(pl.lit(raw_id, dtype=pl.String))).item()
+
+
+def normalised_identifier(raw_ids: pl.Expr) -> pl.Expr:
+    """`normalise_identifier` as a polars expression, for a whole column at once."""
+    text = raw_ids.str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+    nhs_number = text.str.contains(f"^{_NHS_NUMBER.pattern}$")
+    return pl.when(nhs_number).then(text.str.replace_all("[ -]", "")).otherwise(text)
 
 
 def pseudonymise(raw_id: str, key: bytes) -> str:

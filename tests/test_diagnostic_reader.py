@@ -164,7 +164,8 @@ def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, code
     assert tables["diagnostic_respondents"]["source_row"].to_list() == [4, 6, 8]
     reasons = dict(quarantine.filter(pl.col("source_row").is_in([2, 3])).select("source_row", "reason").iter_rows())
     assert reasons == {
-        2: "collaboration 'tiny' wave 3 is not declared in the collaborations file",
+        # Issue 21: the respondent-typed wave is no longer copied into the reason.
+        2: "wave is not declared for collaboration 'tiny' in the collaborations file",
         3: "organisation is not a member of 'tiny' during wave 1 fieldwork",
     }
     assert set(tables["diagnostic_answers"]["source_row"].unique().to_list()) == {4, 6, 8}
