@@ -186,8 +186,8 @@ def _refuse_binary(sample: bytes, path: Path) -> None:
     """A file that is not text: a known file type, or many control characters."""
     kind = next((what for magic, what in _MAGIC if sample.startswith(magic)), None)
     controls = sum(1 for byte in sample if byte < 0x20 and byte not in b"\t\n\r\x0c")
-    if kind is None and controls <= max(1, len(sample) // 100):
-        return  # text, perhaps with a stray control character in a cell
+    if kind is None and controls <= max(16, len(sample) // 50):
+        return  # text, perhaps with a few control characters in a cell (dropped or quarantined)
     nul = "contains NUL bytes" if 0 in sample else "contains binary data"
     raise InputFileError(f"{path.name}: {nul} ({kind or 'control characters'}); not a text CSV file")
 

@@ -31,7 +31,7 @@ from dagster import (
 from ingest.codebook import load_codebooks
 from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
-from ingest.files import SUPPORTED_SUFFIXES, InputFileError
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable
 from ingest.landing import PullError, is_input_file, pull_source, shown_location
 from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
@@ -251,7 +251,7 @@ def load_folder(
             if isinstance(result, InputFileError):
                 context.log.error(f"[{index}/{len(files)}] rejected {result}")
                 rejected.append(
-                    {"source": source, "source_file": path.name, "status": "rejected", "error": str(result)}
+                    {"source": source, "source_file": printable(path.name), "status": "rejected", "error": str(result)}
                 )
                 continue
             results.append(result)
@@ -400,7 +400,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         context,
         "diagnostic_exports",
         paths.landing("diagnostic_exports"),
-        lambda path: read_diagnostic_export(path, codebooks, key, organisations),
+        lambda path: read_diagnostic_export(path, codebooks, key, organisations, collaborations),
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
         extra_tables=codebook_tables(codebooks),

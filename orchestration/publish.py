@@ -39,6 +39,21 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
     for leftover in (staging, staging.with_name(staging.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a run killed while publishing
     published: dict[str, int] = {}
+    try:
+        _copy_schemas(build, staging, schemas, published)
+        _fsync(staging)
+        os.replace(staging, target)
+    except BaseException:
+        # A failed publish (a full disk, say) leaves no staging file behind; the published
+        # file is untouched.
+        for leftover in (staging, staging.with_name(staging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    _fsync(target.parent)
+    return published
+
+
+def _copy_schemas(build: Path, staging: Path, schemas: tuple[str, ...], published: dict[str, int]) -> None:
     with duckdb.connect(str(staging)) as connection:
         escaped = str(build).replace("'", "''")
         connection.execute(f"attach '{escaped}' as build (read_only)")
@@ -55,10 +70,6 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
             ).fetchone()[0]
         connection.execute("detach build")
         connection.execute("checkpoint")
-    _fsync(staging)
-    os.replace(staging, target)
-    _fsync(target.parent)
-    return published
 
 
 @asset(
