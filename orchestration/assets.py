@@ -94,7 +94,9 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
             max_bytes=config.max_bytes,
         )
     except PullError as error:
-        # The pull has already retried with backoff: keep the last good files and say so.
+        # The pull has already retried with backoff: keep the last good files and say so
+        # (none on a first pull: an empty landing folder, so the source loads empty).
+        landing.mkdir(parents=True, exist_ok=True)
         kept = (
             sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
             if landing.is_dir()
