@@ -8,7 +8,7 @@ columns a reader keeps, not the file's bytes: a reader may pass `keep`, which se
 header row and says which columns to keep (the others, such as free-text comments, are
 never stored, whatever their size or bytes). Encodings: UTF-8 (with or without a byte
 order mark), UTF-16 (Excel's "Unicode text", with or without a mark) and Windows-1252.
-Delimiters: comma, tab or semicolon, whichever splits the header row into most columns.
+Delimiters: comma, or tab or semicolon where one splits the header row into far more columns.
 Binary files (a workbook or image named .csv) are rejected with what they look like.
 """
 
@@ -205,9 +205,11 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 
 def _delimiter(first_line: str) -> str:
-    """Comma, tab or semicolon: whichever splits the header row into most fields (comma on a tie)."""
+    """Comma, unless tab or semicolon splits the header row into more than twice as many
+    fields (a header holding a comma or two does not make a semicolon file comma-separated)."""
     counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in _DELIMITERS}
-    return max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    best = max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return "," if counts[","] > 1 and 2 * counts[","] >= counts[best] else best
 
 
 def _swallowed(cell: str, delimiter: str, least: int) -> bool:
