@@ -39,6 +39,9 @@ METRIC_VALUES_SCHEMA = {
     "source_file": pl.String,
     "source_rows": pl.Int64,
 }
+#: Numerators and denominators are summed as exact decimals at this many places, so a total
+#: does not depend on the order polars adds the rows in (as in dbt: macros/exact_arithmetic.sql).
+EXACT_DECIMAL = pl.Decimal(38, 12)
 
 
 def _parse(expression: str) -> pl.Expr:
@@ -158,8 +161,10 @@ def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:
 def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCatalogue) -> pl.DataFrame:
     """Long rows (metric, organisation, period) from one source's clean table.
 
-    Rows the filter drops, or whose numerator is missing, give no value. Several rows for
-    one organisation and period (A&E department types, say) are summed. A definition that
+    Rows the filter drops, or whose numerator (or denominator, where defined) is missing or
+    not a finite number (a division by zero, say), give no value. Several rows for one
+    organisation and period (A&E department types, say) are summed, exactly (EXACT_DECIMAL:
+    the same total in any order). A definition that
     names a column the source does not have fails with the metric, source and column.
     """
     parts = []
@@ -183,14 +188,14 @@ def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCata
                 f"metric catalogue: metric {metric.id!r}, source {source!r} uses a column "
                 f"that {source} does not have ({str(error).splitlines()[0]})"
             ) from error
-        rows = rows.filter(pl.col("numerator").is_not_null())
+        rows = rows.filter(pl.col("numerator").is_finite())
         if definition.denominator:
-            rows = rows.filter(pl.col("denominator").is_not_null())
+            rows = rows.filter(pl.col("denominator").is_finite())
         parts.append(
             rows.group_by("org_code", "period_start", "period_grain")
             .agg(
-                pl.col("numerator").sum(),
-                pl.col("denominator").sum()
+                pl.col("numerator").cast(EXACT_DECIMAL).sum().cast(pl.Float64),
+                pl.col("denominator").cast(EXACT_DECIMAL).sum().cast(pl.Float64)
                 if definition.denominator
                 else pl.lit(None, dtype=pl.Float64).alias("denominator"),
                 pl.col("source_file").min(),

@@ -128,9 +128,15 @@ def quarantine_summary(warehouse_path: Path, top: int = 3) -> list[tuple[str, in
 
 
 def print_quarantine(warehouse_path: Path) -> None:
+    import duckdb
+
     if not warehouse_path.exists():
         return
-    summary = quarantine_summary(warehouse_path)
+    try:
+        summary = quarantine_summary(warehouse_path)
+    except duckdb.Error as error:
+        print(f"Quarantine: cannot be summarised ({str(error).splitlines()[0]}); see the quarantine schema")
+        return
     if not summary:
         print("Quarantine: no rows set aside")
         return
@@ -150,6 +156,7 @@ def run_nightly(force: bool = False, verbose: bool = False) -> int:
         print(f"collab-health: {error}", file=sys.stderr)
         return 2
     with run_lock(settings):
+        _use_project_instance(settings)
         # Before paying for Dagster and dbt: has anything changed since the last healthy run?
         run_fingerprint = fingerprint(settings)
         outputs = [settings.published_warehouse, settings.reports_dir / "index.html", settings.docs_file]
@@ -162,7 +169,6 @@ def run_nightly(force: bool = False, verbose: bool = False) -> int:
             )
             return 0
         print("collab-health: loading definitions (Dagster, dbt manifest) ...", flush=True)
-        _use_project_instance(settings)
         return _run(settings, run_fingerprint, started, verbose)
 
 
@@ -224,7 +230,9 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
     print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for check in failed_checks:
         print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value})")
-    print_quarantine(settings.build_warehouse)
+    # This run's quarantine: published with the marts when the run was healthy (a file no
+    # writer holds), else in the working warehouse it built.
+    print_quarantine(settings.published_warehouse if healthy else settings.build_warehouse)
     warehouse_path = settings.published_warehouse
     if warehouse_path.exists():
         note = "" if healthy else " (some may not have been rebuilt by this run)"

@@ -7,6 +7,7 @@
 -- (`membership_changed` says when someone was left out). Each window sums those
 -- organisations' numerators and denominators, or for a count gives the monthly mean of
 -- their total. `is_provisional` marks a window with fewer than var('outcome_min_months').
+-- Sums are exact DECIMALs (macros/exact_arithmetic.sql), the same on every build.
 {%- set window_months = var('outcome_window_months') %}
 {%- set min_months = var('outcome_min_months') %}
 with waves as (
@@ -93,8 +94,8 @@ collaboration_months as (
         wave_members.wave,
         wave_members.metric_id,
         organisation_months.period_month,
-        sum(organisation_months.numerator) as numerator,
-        sum(organisation_months.denominator) as denominator
+        {{ exact_sum('organisation_months.numerator') }} as numerator,
+        {{ exact_sum('organisation_months.denominator') }} as denominator
     from wave_members
     inner join organisation_months
         on
@@ -140,11 +141,13 @@ pooled as (
         collaboration_id,
         wave,
         metric_id,
-        sum(case when window_name = 'baseline' then numerator end) as baseline_numerator,
-        sum(case when window_name = 'baseline' then coalesce(denominator, 1) end) as baseline_denominator,
+        {{ exact_sum("case when window_name = 'baseline' then numerator end") }} as baseline_numerator,
+        {{ exact_sum("case when window_name = 'baseline' then coalesce(denominator, 1) end") }}
+            as baseline_denominator,
         count(distinct case when window_name = 'baseline' then period_month end) as baseline_months,
-        sum(case when window_name = 'followup' then numerator end) as followup_numerator,
-        sum(case when window_name = 'followup' then coalesce(denominator, 1) end) as followup_denominator,
+        {{ exact_sum("case when window_name = 'followup' then numerator end") }} as followup_numerator,
+        {{ exact_sum("case when window_name = 'followup' then coalesce(denominator, 1) end") }}
+            as followup_denominator,
         count(distinct case when window_name = 'followup' then period_month end) as followup_months
     from window_months
     group by 1, 2, 3
@@ -173,9 +176,17 @@ followup_signals as (
 valued as (
     select
         windows.*,
-        round(1.0 * pooled.baseline_numerator / nullif(pooled.baseline_denominator, 0), 4) as baseline_value,
+        round(
+            cast(pooled.baseline_numerator as double precision)
+            / nullif(cast(pooled.baseline_denominator as double precision), 0),
+            4
+        ) as baseline_value,
         coalesce(pooled.baseline_months, 0) as baseline_months,
-        round(1.0 * pooled.followup_numerator / nullif(pooled.followup_denominator, 0), 4) as followup_value,
+        round(
+            cast(pooled.followup_numerator as double precision)
+            / nullif(cast(pooled.followup_denominator as double precision), 0),
+            4
+        ) as followup_value,
         coalesce(pooled.followup_months, 0) as followup_months,
         case
             when followup_signals.any_improvement = 1 and followup_signals.any_concern = 1 then 'mixed'

@@ -2,7 +2,8 @@
 -- metric and period. Collaborations and ICBs pool their organisations by summing
 -- numerators and denominators (never by averaging rates), and only for metrics that can
 -- be pooled. An organisation counts for a collaboration only in periods that overlap its
--- membership, and for the ICB it belonged to as at each period.
+-- membership, and for the ICB it belonged to as at each period. The sums are exact
+-- DECIMALs (macros/exact_arithmetic.sql): the same totals whatever order they are added in.
 --
 -- Materialised as a table, not the folder's view: int_system_metrics__spc reads it three
 -- times, system_metrics and the grain test once each (~1.1M rows at national scale).
@@ -43,8 +44,8 @@ collaboration_values as (
         poolable_values.metric_id,
         poolable_values.period_month,
         poolable_values.period_grain,
-        sum(poolable_values.numerator) as numerator,
-        sum(poolable_values.denominator) as denominator,
+        {{ exact_sum('poolable_values.numerator') }} as numerator,
+        {{ exact_sum('poolable_values.denominator') }} as denominator,
         count(distinct poolable_values.org_code) as n_organisations
     from poolable_values
     inner join members
@@ -61,8 +62,8 @@ icb_values as (
         poolable_values.metric_id,
         poolable_values.period_month,
         poolable_values.period_grain,
-        sum(poolable_values.numerator) as numerator,
-        sum(poolable_values.denominator) as denominator,
+        {{ exact_sum('poolable_values.numerator') }} as numerator,
+        {{ exact_sum('poolable_values.denominator') }} as denominator,
         count(distinct poolable_values.org_code) as n_organisations
     from poolable_values
     inner join icb_periods
@@ -101,6 +102,9 @@ select
     period_grain,
     numerator,
     denominator,
-    case when denominator is null then numerator else numerator / nullif(denominator, 0) end as value,
+    case
+        when denominator is null then cast(numerator as double precision)
+        else cast(numerator as double precision) / nullif(cast(denominator as double precision), 0)
+    end as value,
     cast(n_organisations as integer) as n_organisations
 from pooled

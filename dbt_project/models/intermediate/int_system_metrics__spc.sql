@@ -7,9 +7,10 @@
 -- segment the centre line is the mean of the (baseline) points, the moving range is
 -- |x_t − x_{t−1}| (none for the segment's first point), mR-bar is the mean of the (baseline)
 -- moving ranges, process limits are mean ± limit_multiplier · mR-bar and the close-to-limit
--- lines mean ± close_to_limit_fraction · limit_multiplier · mR-bar. The lines are rounded
--- to 6 decimals (this removes floating-point noise of the averages) and every rule compares
--- the point with the lines as published, so each flag can be re-checked from its row.
+-- lines mean ± close_to_limit_fraction · limit_multiplier · mR-bar. The means are exact
+-- (macros/exact_arithmetic.sql: the same whatever order the points are added in), the lines
+-- are rounded to 6 decimals, and every rule compares the point with the lines as published,
+-- so each flag can be re-checked from its row.
 -- Runs and trends are gaps-and-islands over window functions (no recursion); plain ANSI
 -- SQL throughout (the rule list is built by the flag_list macro).
 --
@@ -160,28 +161,30 @@ with_settings as (
 centred as (
     select
         with_settings.*,
-        avg(case when in_baseline = 1 then value end) over (partition by {{ segment }}) as raw_mean,
-        avg(case when in_baseline = 1 then raw_moving_range end) over (partition by {{ segment }}) as unscreened_mr_bar
+        {{ exact_avg('case when in_baseline = 1 then value end', over='partition by ' ~ segment) }} as raw_mean,
+        {{ exact_avg('case when in_baseline = 1 then raw_moving_range end', over='partition by ' ~ segment) }}
+            as unscreened_mr_bar
     from with_settings
 ),
 
 -- Optional screening (NHSRplotthedots): moving ranges above
 -- moving_range_outlier_multiplier · mR-bar are left out and mR-bar is recomputed once
 -- (compared at 6 decimals, like the published moving_range, so an exact tie stays in).
+{%- set kept_moving_range %}
+    case
+        when
+            in_baseline = 1
+            and round(raw_moving_range, {{ decimals }})
+            <= round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
+            then raw_moving_range
+    end
+{%- endset %}
 screened as (
     select
         centred.*,
         case
             when screen_moving_range_outliers
-                then avg(
-                    case
-                        when
-                            in_baseline = 1
-                            and round(raw_moving_range, {{ decimals }})
-                            <= round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
-                            then raw_moving_range
-                    end
-                ) over (partition by {{ segment }})
+                then {{ exact_avg(kept_moving_range, over='partition by ' ~ segment) }}
             else unscreened_mr_bar
         end as mr_bar
     from centred

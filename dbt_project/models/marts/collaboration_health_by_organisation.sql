@@ -75,9 +75,8 @@ published as (
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
-        -- alpha carries floating-point noise from the order in which DuckDB's threads add
-        -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
-        -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
+        -- Round at 12 decimals first (exact decimal arithmetic), so an alpha exactly halfway
+        -- in decimal (e.g. 0.4315, stored in binary as 0.43149999...) is published half-up.
         case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
             as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
@@ -107,3 +106,5 @@ select
     is_suppressed,
     suppression_reason
 from published
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id, wave, organisation_code, characteristic

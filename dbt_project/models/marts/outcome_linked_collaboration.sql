@@ -13,11 +13,10 @@ wave_health as (
     select
         collaboration_id,
         wave,
-        -- The mean of 2-decimal scores often lies exactly halfway (e.g. 3.105); in double
-        -- arithmetic its last bit depends on the order the threads add the scores. Round it
-        -- at 12 decimals first (exact decimal arithmetic), so it is published half-up on
-        -- every build.
-        cast(round(cast(avg(score) as decimal(38, 12)), 2) as double) as health_score,
+        -- The mean of 2-decimal scores (an exact sum: macros/exact_arithmetic.sql) often
+        -- lies exactly halfway (e.g. 3.105, stored in binary as 3.10499999...). Round it at
+        -- 12 decimals first (exact decimal arithmetic), so it is published half-up.
+        cast(round(cast({{ exact_avg('score') }} as decimal(38, 12)), 2) as double) as health_score,
         count(score) as characteristics_scored
     from health
     group by 1, 2
@@ -51,3 +50,5 @@ left join wave_health
     on
         outcome_windows.collaboration_id = wave_health.collaboration_id
         and outcome_windows.wave = wave_health.wave
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by outcome_windows.collaboration_id, outcome_windows.wave, outcome_windows.metric_id  -- noqa: AM06
