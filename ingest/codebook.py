@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.config_files import load_yaml_model
-from ingest.files import normalise_label
+from ingest.files import clean_header, normalise_label
 
 #: Respondent fields every export must carry.
 REQUIRED_FIELDS = ("respondent_id", "submitted_at", "organisation", "collaboration", "wave")
@@ -46,7 +46,7 @@ class ColumnMatch(BaseModel):
     def matches(self, header: str) -> bool:
         if self.header is not None:
             return normalise_label(header) == normalise_label(self.header)
-        return re.search(self.pattern, header.strip(), flags=re.IGNORECASE) is not None
+        return re.search(self.pattern, clean_header(header), flags=re.IGNORECASE) is not None
 
     def describe(self) -> str:
         return repr(self.header) if self.header is not None else f"a header matching /{self.pattern}/"

@@ -16,12 +16,16 @@ def load_yaml_model(path: Path, model: type[Model], error: type[Exception], what
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as problem:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as problem:
         raise error(f"{path}: cannot read {what}: {problem}") from problem
+    except RecursionError:
+        raise error(f"{path}: cannot read {what}: nested too deeply to be a configuration file") from None
     if not isinstance(document, dict):
         raise error(f"{path}: {what} must be a YAML mapping")
     try:
         return model.model_validate(document)
+    except RecursionError:
+        raise error(f"{path}: invalid {what}: nested too deeply to be a configuration file") from None
     except ValidationError as problem:
         details = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in problem.errors()

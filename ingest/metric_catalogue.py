@@ -2,8 +2,8 @@
 
 Each metric says what it is (name, domain, unit, polarity, optional target) and, for each
 source that provides it, how to compute a numerator and an optional denominator from that
-source's clean columns, as SQL expressions (``attendances - breaches``), with an optional
-row filter (``department_type = '1'``). A new metric from an existing source is YAML only.
+source's clean columns, as SQL-like expressions (``attendances - breaches``), with an optional
+row filter (``department_type = '1'``), in the restricted language of `ingest.metric_expressions`. A new metric from an existing source is YAML only.
 
 Values are kept as numerator and denominator so that any group of organisations is pooled
 by summing both, never by averaging rates. A metric without a denominator can be pooled
@@ -19,6 +19,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.config_files import load_yaml_model
+from ingest.metric_expressions import MetricExpressionError, parse_metric_expression
 
 Domain = Literal["outcome", "patient_experience", "staff_experience", "access", "activity"]
 Polarity = Literal["higher_is_better", "lower_is_better", "neutral"]
@@ -44,9 +45,10 @@ EXACT_DECIMAL = pl.Decimal(38, 12)
 
 
 def _parse(expression: str) -> pl.Expr:
+    """The expression built by `ingest.metric_expressions` (never run as SQL: see there)."""
     try:
-        return pl.sql_expr(expression)
-    except Exception as error:  # polars raises several types for bad SQL
+        return parse_metric_expression(expression)
+    except MetricExpressionError as error:
         raise ValueError(f"not a valid SQL expression: {expression!r} ({error})") from error
 
 

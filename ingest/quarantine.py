@@ -62,7 +62,7 @@ class RowProblems:
         self.rows, self.source_file, self.copy_values = rows, source_file, copy_values
         self._entries: list[pl.DataFrame] = []
 
-    def flag(self, mask: pl.Expr, reason: str, column: str | None = None) -> None:
+    def flag(self, mask: pl.Expr, reason: str | pl.Expr, column: str | None = None) -> None:
         bad = self.rows.filter(mask)
         if bad.height:
             value = pl.col(column) if (column and self.copy_values) else None

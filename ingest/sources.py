@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.config_files import load_yaml_model
+from ingest.landing import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES
 
 #: Every source the pipeline knows, and the environment variable that overrides it.
 SOURCE_VARIABLES = {
@@ -34,10 +35,19 @@ class SourcesError(ValueError):
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     locations: list[str] = Field(default_factory=list)
+    #: Connect and read timeout of one request, in seconds.
     timeout_seconds: float = Field(default=30.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
+    #: The whole pull of the source (every location, retry and wait) must end within this.
+    deadline_seconds: float = Field(default=DEFAULT_DEADLINE_SECONDS, gt=0)
+    #: No file of the source may be larger than this (a download stops as soon as it passes it).
+    max_megabytes: float = Field(default=DEFAULT_MAX_BYTES / 2**20, gt=0)
     #: Optional pinned checksums: landing file name -> sha256.
     sha256: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_megabytes * 2**20)
 
 
 class SourcesFile(BaseModel):

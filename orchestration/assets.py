@@ -21,11 +21,9 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    Backoff,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
-    RetryPolicy,
     TableColumn,
     TableSchema,
     asset,
@@ -35,8 +33,8 @@ from dagster import (
 from ingest.codebook import load_codebooks
 from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
-from ingest.files import SUPPORTED_SUFFIXES, InputFileError
-from ingest.landing import PullError, is_input_file, pull_source
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable
+from ingest.landing import PullError, is_input_file, pull_source, shown_location
 from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
 from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
@@ -87,6 +85,7 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
     """
     config = paths.source(source)
     landing = paths.landing(source)
+    shown = [shown_location(location) for location in config.locations]  # no credentials in metadata
     if not config.locations:
         # Not configured: an empty landing folder, so the source loads empty tables.
         landing.mkdir(parents=True, exist_ok=True)
@@ -106,9 +105,13 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
             timeout=config.timeout_seconds,
             retries=config.retries,
             expected_sha256=config.sha256 or None,
+            deadline=config.deadline_seconds,
+            max_bytes=config.max_bytes,
         )
     except PullError as error:
-        # The pull has already retried with backoff: keep the last good files and say so.
+        # The pull has already retried with backoff: keep the last good files and say so
+        # (none on a first pull: an empty landing folder, so the source loads empty).
+        landing.mkdir(parents=True, exist_ok=True)
         kept = (
             sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
             if landing.is_dir()
@@ -117,7 +120,7 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
         message = f"{source}: pull failed, the last good files are kept in landing ({len(kept)} files): {error}"
         context.log.error(message)
         return MaterializeResult(
-            metadata={"locations": MetadataValue.json(config.locations), "pull_failed": str(error), "files": len(kept)},
+            metadata={"locations": MetadataValue.json(shown), "pull_failed": str(error), "files": len(kept)},
             check_results=[
                 AssetCheckResult(
                     check_name=PULL_CHECK,
@@ -132,7 +135,7 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
     context.log.info(f"{source}: {len(pulled)} files in landing, {len(changed)} new or changed")
     return MaterializeResult(
         metadata={
-            "locations": MetadataValue.json(config.locations),
+            "locations": MetadataValue.json(shown),
             "files": len(pulled),
             "changed_files": MetadataValue.json(changed),
             "checksums": MetadataValue.json({p.name: p.sha256 for p in pulled}),
@@ -141,8 +144,10 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
     )
 
 
-#: Pulls may meet a share or server that is briefly away: retry them (and only them).
-PULL_RETRIES = RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL)
+# Pull assets have no Dagster retry policy: `pull_source` retries transient failures itself,
+# with backoff, within the source's overall deadline (a policy would multiply the deadline),
+# and Dagster restarts a step with a policy when SIGTERM or SIGINT interrupts it, where a
+# stopped run must stop.
 #: A source not pulled for two days shows as stale in the UI (one missed night warns).
 PULL_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
 
@@ -163,7 +168,6 @@ def pull_asset(source: str) -> AssetsDefinition:
         group_name="landing",
         owners=list(OWNERS),
         kinds={"file"},
-        retry_policy=PULL_RETRIES,
         freshness_policy=PULL_FRESHNESS,
         description=f"{SOURCES[source]} Pulled from config/sources.yaml (folder, glob or URL), by checksum.",
         check_specs=[
@@ -266,7 +270,7 @@ def load_folder(
             if isinstance(result, InputFileError):
                 context.log.error(f"[{index}/{len(files)}] rejected {result}")
                 rejected.append(
-                    {"source": source, "source_file": path.name, "status": "rejected", "error": str(result)}
+                    {"source": source, "source_file": printable(path.name), "status": "rejected", "error": str(result)}
                 )
                 continue
             results.append(result)
@@ -416,7 +420,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         context,
         "diagnostic_exports",
         paths.landing("diagnostic_exports"),
-        lambda path: read_diagnostic_export(path, codebooks, key, organisations),
+        lambda path: read_diagnostic_export(path, codebooks, key, organisations, collaborations),
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
         extra_tables=codebook_tables(codebooks),
