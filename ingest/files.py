@@ -141,13 +141,13 @@ def read_text_csv(path: Path) -> TextTable:
     return _table(path, encoding, records, multiline=lines > len(records))
 
 
-def read_text_xlsx(path: Path) -> TextTable:
-    """Read the first worksheet of an XLSX workbook with all cells as text."""
+def read_text_xlsx(path: Path, sheet_name: str | int = 0) -> TextTable:
+    """Read a worksheet (the first, or one named or numbered from 0) of an XLSX workbook with all cells as text."""
     import fastexcel
 
     path = Path(path)
     try:
-        sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
+        sheet = fastexcel.read_excel(str(path)).load_sheet(sheet_name, header_row=None, dtypes="string")
     except Exception as error:  # fastexcel raises its own error types for every kind of bad file
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputFileError(f"{path.name}: not a readable XLSX workbook ({detail})") from error

@@ -11,16 +11,8 @@ from dagster import (
     in_process_executor,
 )
 
-from orchestration.assets import (
-    clean_collaborations,
-    clean_diagnostic_exports,
-    clean_metric_values,
-    clean_monthly_ae,
-    clean_organisations,
-    clean_spc_settings,
-    published_assets,
-    pull_assets,
-)
+from ingest.sources import publication_layouts
+from orchestration.assets import clean_assets
 from orchestration.checks import build_checks
 from orchestration.dbt import dbt_docs, dbt_models, dbt_resource
 from orchestration.publish import collaboration_reports, published_warehouse
@@ -47,22 +39,17 @@ nightly_schedule = ScheduleDefinition(
 
 def build_definitions() -> Definitions:
     paths = ProjectPaths.from_env()
+    # Publications are configuration: one source (and its assets and checks) per layout.
+    layouts = publication_layouts(paths.config_dir)
     return Definitions(
         assets=[
-            *pull_assets,
-            clean_organisations,
-            clean_diagnostic_exports,
-            clean_monthly_ae,
-            *published_assets,
-            clean_metric_values,
-            clean_collaborations,
-            clean_spc_settings,
+            *clean_assets(layouts),
             dbt_models,
             dbt_docs,
             published_warehouse,
             collaboration_reports,
         ],
-        asset_checks=build_checks(),
+        asset_checks=build_checks(layouts),
         jobs=[nightly_job, diagnostic_refresh_job],
         schedules=[nightly_schedule],
         sensors=[diagnostic_exports_sensor],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ import duckdb
 import polars as pl
 from dagster import ConfigurableResource
 
-from ingest.sources import SOURCE_VARIABLES, Source, is_url, load_sources
+from ingest.sources import Source, is_url, load_sources, source_overrides
 from orchestration.run_state import project_dirs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,11 +45,7 @@ class ProjectPaths(ConfigurableResource):
         return cls(
             data_dir=str(data_dir),
             config_dir=str(config_dir),
-            source_overrides={
-                variable: _resolved_location(os.environ[variable])
-                for variable in SOURCE_VARIABLES.values()
-                if variable in os.environ
-            },
+            source_overrides={variable: _resolved_location(value) for variable, value in source_overrides().items()},
         )
 
     def source(self, name: str) -> Source:
