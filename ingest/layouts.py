@@ -245,8 +245,8 @@ class TotalRule(BaseModel):
 
 class Totals(BaseModel):
     """Total rows: set aside (never stored) with `reason`, and checked: each total equals the
-    sum of the stored rows that share its values of `within` ([] = the whole file), within
-    `tolerance`, in every measure."""
+    sum of the stored rows that share its values of `within` ([] = the whole file; list
+    `period` when a file holds several periods), within `tolerance`, in every measure."""
 
     model_config = ConfigDict(extra="forbid")
     rows: list[TotalRule] = Field(min_length=1)
@@ -370,9 +370,12 @@ class Layout(BaseModel):
                     raise ValueError(
                         f"sum_of_other_rows names columns that are not measures: {', '.join(not_measures)}"
                     )
-            outside = sorted(set(self.totals.within) - {"org_code", *self.categories, *self.text_columns})
+            allowed = {"period", "org_code", *self.categories, *self.text_columns}
+            outside = sorted(set(self.totals.within) - allowed)
             if outside:
-                raise ValueError(f"totals.within names columns that are not organisation, category or text: {outside}")
+                raise ValueError(
+                    f"totals.within names columns that are not the period, organisation, a category or text: {outside}"
+                )
         return self
 
 

@@ -399,7 +399,7 @@ def compare_totals(
     """Each measure of the file's total rows against the sum of the stored rows sharing the
     total's `within` values: one row per measure with the totals compared, their sums, and
     the worst mismatch beyond the layout's tolerance (if any)."""
-    within = layout.totals.within
+    within = ["period_start" if c == "period" else c for c in layout.totals.within]
     if total_rows.is_empty() or not measures:
         return pl.DataFrame(schema=TOTALS_SCHEMA)
     published = total_rows.select("source_row", *within, *measures)
