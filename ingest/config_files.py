@@ -7,6 +7,7 @@ error naming the file, the line and the key: YAML itself would silently keep the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,8 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a mapping that repeats a key."""
+    """YAML's safe loader, refusing a mapping that repeats a key, and reading only
+    true/false as booleans (YAML 1.2): an answer label ``Yes`` or ``No`` stays text."""
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
@@ -37,6 +39,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def read_yaml(path: Path, error: type[Exception], what: str):

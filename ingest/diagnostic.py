@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.codebook import Codebook, ColumnLayout, match_layout
+from ingest.codebook import Codebook, ColumnLayout, Scale, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.files import (
     InputFileError,
@@ -113,10 +113,10 @@ def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Pa
     )
 
 
-def _answer_lookup(codebook: Codebook, raw_values: list[str | None]) -> tuple[dict[str, int], set[str]]:
-    """Raw answer text -> scale value, and the raw values that are not recognised."""
-    labels = codebook.scale.label_values()
-    missing = codebook.scale.missing_labels()
+def _answer_lookup(scale: Scale, raw_values: list[str | None]) -> tuple[dict[str, int], set[str]]:
+    """Raw answer text -> value on `scale`, and the raw values that are not recognised."""
+    labels = scale.label_values()
+    missing = scale.missing_labels()
     values: dict[str, int] = {}
     unrecognised: set[str] = set()
     for raw in raw_values:
@@ -127,7 +127,7 @@ def _answer_lookup(codebook: Codebook, raw_values: list[str | None]) -> tuple[di
             continue
         if label in labels:
             values[raw] = labels[label]
-        elif label.isdigit() and codebook.scale.min <= int(label) <= codebook.scale.max:
+        elif label.isdigit() and scale.min <= int(label) <= scale.max:
             values[raw] = int(label)
         else:
             unrecognised.add(raw)
@@ -160,6 +160,8 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
                     "item_id": item.id,
                     "characteristic_id": item.characteristic,
                     "is_reverse_keyed": item.reverse,
+                    "scale_min": cb.item_scale(item).min,
+                    "scale_max": cb.item_scale(item).max,
                 }
                 for cb in codebooks
                 for item in cb.items
@@ -187,6 +189,16 @@ def read_diagnostic_export(
     rows = named_columns(
         table, layout.fields, absent=["role_group"] if "role_group" not in layout.fields else []
     ).with_columns([table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()])
+    # Fields that are one value for the whole file: a constant, or taken from the file's name.
+    for name, field_source in codebook.fields.items():
+        if not field_source.is_column:
+            value = field_source.file_value(path.name)
+            if value is None:
+                raise InputFileError(
+                    f"{path.name}: the file name does not give the {name} "
+                    f"(codebook {codebook.instrument_id}: from_filename /{field_source.from_filename}/)"
+                )
+            rows = rows.with_columns(pl.lit(value, dtype=pl.String).alias(name))
     roles = {normalise_label(r): r for r in codebook.role_groups}
     # Respondent ids compare ignoring case and spacing (an email typed twice, say).
     rows = rows.with_columns(pl.col("respondent_id").str.to_lowercase())
@@ -261,9 +273,15 @@ def read_diagnostic_export(
     )
     quarantine = pl.concat([quarantine, superseded])
 
-    # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
-    raw_answers = rows.select(item_columns.values()).unpivot().get_column("value").unique().to_list()
-    values, unrecognised = _answer_lookup(codebook, raw_answers)
+    # Answers: labels and numbers to values on each item's scale; unrecognised text is a cell problem.
+    item_scales = {item.id: codebook.item_scale(item) for item in codebook.items if item.id in item_columns}
+    lookups: dict[str, tuple[dict[str, int], set[str]]] = {}  # item column -> (values, unrecognised)
+    for scale in {id(s): s for s in item_scales.values()}.values():
+        columns = [item_columns[i] for i, s in item_scales.items() if s is scale]
+        raw_answers = rows.select(columns).unpivot().get_column("value").unique().to_list()
+        lookup = _answer_lookup(scale, raw_answers)
+        lookups |= {column: lookup for column in columns}
+    unrecognised = set().union(*(bad for _, bad in lookups.values())) if lookups else set()
     raw_profile = rows.select(
         pl.lit(source).alias("source_file"),
         "source_row",
@@ -276,12 +294,12 @@ def read_diagnostic_export(
         pl.col("org").is_not_null().alias("organisation_matched"),
         pl.col("wave_number").is_not_null().alias("wave_parsed"),
         pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
-        pl.sum_horizontal([pl.col(c).is_in(list(unrecognised)) for c in item_columns.values()])
+        pl.sum_horizontal([pl.col(c).is_in(list(lookups[c][1])) for c in item_columns.values()])
         .cast(pl.Int64)
         .alias("n_answers_unrecognised"),
     )
     for item_id, column in item_columns.items() if unrecognised else ():
-        bad = kept.filter(pl.col(column).is_in(list(unrecognised)))
+        bad = kept.filter(pl.col(column).is_in(list(lookups[column][1])))
         if bad.height:
             quarantine = pl.concat(
                 [
@@ -313,30 +331,44 @@ def read_diagnostic_export(
         "source_row",
     ).cast(RESPONDENTS_SCHEMA)
 
+    ids = list(item_columns)
     items = pl.DataFrame(
         {
             "item_column": list(item_columns.values()),
-            "item_id": list(item_columns),
+            "item_id": ids,
             "characteristic_id": [i.characteristic for i in codebook.items if i.id in item_columns],
             "reverse": [i.reverse for i in codebook.items if i.id in item_columns],
-        }
+            "item_min": [item_scales[i].min for i in ids],
+            "item_max": [item_scales[i].max for i in ids],
+        },
+        schema_overrides={"item_min": pl.Float64, "item_max": pl.Float64},
     )
-    scale_sum = codebook.scale.min + codebook.scale.max
+    # Scores are on the codebook's scale: a reverse-keyed answer is reversed on its item's
+    # scale (min + max - answer), then an item on a scale of its own is rescaled linearly
+    # onto the codebook's (its min to min, its max to max); on the same scale this is exact.
+    low, high = codebook.scale.min, codebook.scale.max
+    keyed = (
+        pl.when(pl.col("reverse"))
+        .then(pl.col("item_min") + pl.col("item_max") - pl.col("answer_value"))
+        .otherwise(pl.col("answer_value"))
+    )
     answers = (
-        kept.unpivot(
+        kept.with_columns(
+            [
+                pl.col(c).replace_strict(lookups[c][0], default=None, return_dtype=pl.Int32)
+                for c in item_columns.values()
+            ]
+        )
+        .unpivot(
             index=["instrument_id", "collab", "wave_number", "respondent_key", "source_file", "source_row"],
             on=list(item_columns.values()),
             variable_name="item_column",
-            value_name="raw",
+            value_name="answer_value",
         )
-        .with_columns(answer_value=pl.col("raw").replace_strict(values, default=None, return_dtype=pl.Int32))
         .filter(pl.col("answer_value").is_not_null())
         .join(items, on="item_column")
         .with_columns(
-            score_value=pl.when(pl.col("reverse"))
-            .then(scale_sum - pl.col("answer_value"))
-            .otherwise(pl.col("answer_value"))
-            .cast(pl.Float64)
+            score_value=low + (keyed - pl.col("item_min")) * (high - low) / (pl.col("item_max") - pl.col("item_min"))
         )
         .select(
             "instrument_id",
@@ -426,6 +458,12 @@ def _quarantine_undeclared(
         how="semi",
     )
     outsiders = declared.join(member.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    # An export of another instrument than the collaboration declares would be scored under
+    # one instrument and described under another.
+    uses = config["collaborations"].select("collaboration_id", pl.col("instrument_id").alias("_declared"))
+    member = member.join(uses, on="collaboration_id", how="left")
+    other_instrument = member.filter(pl.col("instrument_id") != pl.col("_declared"))
+    member = member.filter(pl.col("instrument_id") == pl.col("_declared")).drop("_declared")
     entries = [
         quarantine_rows(
             undeclared,
@@ -442,6 +480,17 @@ def _quarantine_undeclared(
                 "organisation is not a member of '{}' during wave {} fieldwork", "collaboration_id", "wave"
             ),
             column_name="organisation",
+        ),
+        quarantine_rows(
+            other_instrument,
+            source_file=pl.col("source_file"),
+            reason=pl.format(
+                "the export is instrument {} but collaboration '{}' uses {} (config/collaborations.yaml)",
+                "instrument_id",
+                "collaboration_id",
+                "_declared",
+            ),
+            column_name="collaboration",
         ),
     ]
     return member, pl.concat(entries)

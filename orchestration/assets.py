@@ -31,7 +31,12 @@ from dagster import (
 )
 
 from ingest.codebook import load_codebooks
-from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
+from ingest.collaborations import (
+    check_instruments,
+    check_target_metrics,
+    collaboration_tables,
+    load_collaborations,
+)
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError
 from ingest.landing import PullError, is_input_file, pull_source
@@ -395,6 +400,9 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
     organisations = OrganisationMatcher(read_organisations(paths.landing("organisations")))
     collaborations = load_collaborations(Path(paths.config_dir) / "collaborations.yaml")
+    check_instruments(
+        collaborations, {c.instrument_id for c in codebooks}, Path(paths.config_dir) / "collaborations.yaml"
+    )
     key = pseudonymisation_key(sample_data=paths.uses_sample_diagnostic_exports())
     if using_demo_key():
         context.log.warning(
@@ -430,6 +438,9 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     path = Path(paths.config_dir) / "collaborations.yaml"
     collaborations = load_collaborations(path)
+    check_instruments(
+        collaborations, {c.instrument_id for c in load_codebooks(Path(paths.config_dir) / "instruments")}, path
+    )
     layouts = publication_layouts(paths.config_dir)
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", layouts)
     monthly = {m.id for m in catalogue.metrics if any(layouts[s].period.grain == "month" for s in m.sources)}

@@ -5,6 +5,8 @@ table, so a failing suite stops the dbt models downstream. The reconciliation ch
 prove that, file by file, rows read = rows clean + rows quarantined.
 """
 
+from pathlib import Path
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -15,10 +17,11 @@ from dagster import (
     asset_check,
 )
 
-from expectations.suites import SuiteSpec, load_suite_specs, validate
+from expectations.suites import SuiteSpec, codebook_parameters, load_suite_specs, validate
+from ingest.codebook import load_codebooks
 from ingest.layouts import RESERVED_NAMES, Layout
 from orchestration.assets import DUCKDB_POOL, row_tables
-from orchestration.resources import DuckDBWarehouse
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 
 def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
@@ -32,7 +35,9 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
         blocking=blocking,
         pool=DUCKDB_POOL,
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, paths: ProjectPaths
+    ) -> AssetCheckResult:
         existing = {
             name
             for (name,) in warehouse.query(
@@ -49,7 +54,11 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
             return AssetCheckResult(
                 passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
             )
-        outcome = validate(spec, frame)
+        # Bounds the suite takes from the configuration (the codebooks' scales).
+        parameters = (
+            codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
+        )
+        outcome = validate(spec, frame, parameters)
         for failure in outcome.failures:
             context.log.error(f"{spec.schema}.{spec.table}: {failure}")
         return AssetCheckResult(
@@ -58,6 +67,7 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
             metadata={
                 "table": f"{spec.schema}.{spec.table}",
                 "rows": frame.height,
+                "parameters": MetadataValue.json(parameters),
                 "expectations_evaluated": outcome.evaluated,
                 "expectations_failed": len(outcome.failures),
                 "failures": MetadataValue.json(outcome.failures),

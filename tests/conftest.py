@@ -37,6 +37,7 @@ collaborations:
   - id: tiny
     name: Tiny test collaboration
     icb: QMF
+    instrument: collab_health_core
     purpose: Test the arithmetic by hand.
     targets:
       - {metric: ae_4h_all, direction: increase, value: 0.75}
