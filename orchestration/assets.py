@@ -231,6 +231,7 @@ def load_folder(
     *,
     row_table: str,
     suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES,
+    missing_hint: str = "",
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
@@ -270,7 +271,8 @@ def load_folder(
         tables, quarantine = dict(empty_tables), pl.DataFrame(schema=QUARANTINE_SCHEMA)
     elif not files:
         raise InputFileError(
-            f"{source}: no files in landing ({folder}): the source is required (see landing/{source} pull_succeeded)"
+            f"{source}: no files in landing ({folder}): the source is required (see landing/{source} "
+            f"pull_succeeded){'; ' + missing_hint if missing_hint else ''}"
         )
     elif not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
@@ -451,6 +453,12 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
         yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
 
 
+def _locations_hint(paths: ProjectPaths, source: str) -> str:
+    locations = paths.source(source).locations
+    where = f"{Path(paths.config_dir) / 'sources.yaml'} or {source_variable(source)}"
+    return f"its locations {locations} (from {where})" if locations else f"no location is configured ({where})"
+
+
 def publication_asset(layout: Layout) -> AssetsDefinition:
     """A clean asset for one publication source, read with its layout (`ingest.publication`)."""
     name = layout.name
@@ -477,6 +485,7 @@ def publication_asset(layout: Layout) -> AssetsDefinition:
             empty_tables=None if current.required else {name: empty_table(current)},
             row_table=name,
             suffixes=current.files.suffixes,
+            missing_hint=_locations_hint(paths, name),
         )
 
     return _clean
