@@ -94,6 +94,9 @@ class SumOf(BaseModel):
     at_most: dict[str, int] = Field(default_factory=dict)
     #: How many columns the pattern must pick: a file that differs is rejected.
     columns: int | None = Field(default=None, ge=1)
+    #: Empty cells count as zero (a publication that leaves a band blank where no one waited
+    #: that long), so the sum is never empty. Otherwise a row with every cell empty has no sum.
+    empty_is_zero: bool = False
 
     @model_validator(mode="after")
     def _valid(self) -> SumOf:

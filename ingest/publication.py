@@ -251,8 +251,11 @@ def shape_batch(table: TextTable, plan: ColumnPlan, layout: Layout, file_period)
     for name in layout.declared_measures:
         if plan.sums.get(name):
             parts = [f"_part{p}" for p in plan.sums[name]]
+            total = pl.sum_horizontal(parts)
+            if not layout.columns[name].sum_of.empty_is_zero:
+                total = pl.when(pl.any_horizontal(pl.col(parts).is_not_null())).then(total)
             derived += [
-                pl.when(pl.any_horizontal(pl.col(parts).is_not_null())).then(pl.sum_horizontal(parts)).alias(name),
+                total.alias(name),
                 pl.coalesce([_BAD + part for part in parts]).alias(_BAD + name),
             ]
         elif name not in plan.named:

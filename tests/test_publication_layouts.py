@@ -309,3 +309,15 @@ def test_a_metric_naming_an_unknown_source_is_a_configuration_error(tmp_path):
     ):
         load_metric_catalogue(path, ["waits"])
     assert load_metric_catalogue(path).metrics[0].id == "waits"  # sources are checked where they are known
+
+
+def test_a_sum_of_empty_cells_is_empty_unless_they_mean_zero(tmp_path, waits_layout):
+    # A function row that leaves its bands blank where no one waited that long (as RTT does).
+    rows = ["WL-April-2026,RF4,ROYAL FREE,Part_2,C_100,Surgery,5,,,,,5"]
+    path = write_waits_zip(tmp_path / "WL-April-2026.zip", rows)
+    clean = read_publication(path, waits_layout).tables["waits"]
+    assert clean.select("up_to_2_weeks", "over_2_weeks").row(0) == (5, None)
+    zero = waits_layout.model_copy(deep=True)
+    zero.columns["over_2_weeks"].sum_of.empty_is_zero = True
+    clean = read_publication(path, zero).tables["waits"]
+    assert clean.select("up_to_2_weeks", "over_2_weeks").row(0) == (5, 0)
