@@ -321,3 +321,24 @@ def test_a_sum_of_empty_cells_is_empty_unless_they_mean_zero(tmp_path, waits_lay
     zero.columns["over_2_weeks"].sum_of.empty_is_zero = True
     clean = read_publication(path, zero).tables["waits"]
     assert clean.select("up_to_2_weeks", "over_2_weeks").row(0) == (5, 0)
+
+
+def test_extra_columns_named_like_the_readers_own_are_ignored_not_a_crash(tmp_path):
+    # Issue 21: `Period start` and `Source row` in a Staff Survey file crashed its step with a
+    # polars error naming no file (both would have become columns the reader makes itself).
+    layout = load_layout(Path(__file__).resolve().parent.parent / "config" / "layouts" / "staff_survey.yaml")
+    path = tmp_path / "staff_survey_2024.csv"
+    path.write_text(
+        "ODS code,Year,Period start,Source row,Org name,Burned_out_base,Burned_out_rate\n"
+        "RX7,2024,2024-01-01,17,North West Ambulance,1000,31.5\n"
+        "RX7,2023,2023-01-01,18,North West Ambulance,900,33.0\n",
+        encoding="utf-8",
+    )
+    result = read_publication(path, layout)
+    clean = result.tables["staff_survey"]
+    assert result.ignored_columns == ["Period start", "Source row", "Org name"]
+    assert clean.select("period_start", "source_row", "burned_out_rate").rows() == [
+        (dt.date(2024, 1, 1), 2, 31.5),
+        (dt.date(2023, 1, 1), 3, 33.0),
+    ]
+    assert result.rows_read == 2 == clean.height and result.quarantine.is_empty()
