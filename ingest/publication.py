@@ -305,6 +305,21 @@ def read_publication(path: Path, layout: Layout, batch_rows: int = BATCH_ROWS) -
     is_blank, is_total = pl.col("_blank"), pl.col("_total") & ~pl.col("_blank")
     usable = ~is_blank & ~is_total
 
+    # An undeclared column with text but no number at all is not a measure (a notes column).
+    counts = (
+        rows.filter(usable)
+        .select(
+            *[pl.col(n).is_not_null().sum().alias(f"{n}.numbers") for n in plan.inferred],
+            *[pl.col(_BAD + n).is_not_null().sum().alias(f"{n}.bad") for n in plan.inferred],
+        )
+        .row(0, named=True)
+        if plan.inferred
+        else {}
+    )
+    text_only = [n for n in plan.inferred if counts[f"{n}.bad"] and not counts[f"{n}.numbers"]]
+    ignored = plan.ignored + [structural.headers[plan.inferred[n]] for n in text_only]
+    measures = [n for n in measures if n not in text_only]
+
     problems = RowProblems(rows, source, copy_values=True)  # published statistics: safe to copy
     flag = problems.flag
     flag(is_blank, "blank row")
@@ -345,18 +360,6 @@ def read_publication(path: Path, layout: Layout, batch_rows: int = BATCH_ROWS) -
         value=pl.col("org_code"),
     )
 
-    # An undeclared column with text but no number at all is not a measure (a notes column).
-    counts = (
-        candidates.select(
-            *[pl.col(n).is_not_null().sum().alias(f"{n}.numbers") for n in plan.inferred],
-            *[pl.col(_BAD + n).is_not_null().sum().alias(f"{n}.bad") for n in plan.inferred],
-        ).row(0, named=True)
-        if plan.inferred
-        else {}
-    )
-    text_only = [n for n in plan.inferred if counts[f"{n}.bad"] and not counts[f"{n}.numbers"]]
-    ignored = plan.ignored + [structural.headers[plan.inferred[n]] for n in text_only]
-    measures = [n for n in measures if n not in text_only]
     cell_problems = (
         []
         if row_cost
