@@ -29,7 +29,6 @@ BUILT_IN_SOURCES = {
     "diagnostic_exports": "COLLAB_HEALTH_DIAGNOSTIC_SOURCE",
     "organisations": "COLLAB_HEALTH_ORGANISATIONS_SOURCE",
 }
-_SOURCE_VARIABLE = re.compile(r"^COLLAB_HEALTH_[A-Z0-9_]+_SOURCE$")
 
 
 class SourcesError(ValueError):
@@ -56,12 +55,6 @@ def source_variable(name: str) -> str:
     """The environment variable overriding a source: ``COLLAB_HEALTH_<NAME>_SOURCE``
     (``COLLAB_HEALTH_DIAGNOSTIC_SOURCE`` for the diagnostic exports)."""
     return BUILT_IN_SOURCES.get(name) or f"COLLAB_HEALTH_{name.upper()}_SOURCE"
-
-
-def source_overrides(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Every source override set in the environment (variable -> value)."""
-    environ = os.environ if environ is None else environ
-    return {name: value for name, value in environ.items() if _SOURCE_VARIABLE.match(name)}
 
 
 def is_url(location: str) -> bool:

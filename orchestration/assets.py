@@ -26,6 +26,8 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
+    TableColumn,
+    TableSchema,
     asset,
     multi_asset,
 )
@@ -51,6 +53,17 @@ from ingest.spc_settings import load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
+#: Who answers for the assets in the Dagster UI (dbt models may name their own in `meta`).
+OWNERS = ("team:collab-health",)
+#: The group of everything that leaves the warehouse for its readers: docs, published file, reports.
+PUBLISH_GROUP = "publish"
+
+
+def table_metadata(frame: pl.DataFrame) -> dict:
+    """Dagster's standard table metadata for a frame written to the warehouse: its row count
+    (`dagster/row_count`) and column schema (`dagster/column_schema`)."""
+    schema = TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
+    return {"dagster/row_count": frame.height, "dagster/column_schema": MetadataValue.table_schema(schema)}
 
 
 FILE_LOADS_SCHEMA = {
@@ -149,6 +162,7 @@ def pull_asset(source: str, description: str, suffixes: tuple[str, ...] = SUPPOR
     @asset(
         key=["landing", source],
         group_name="landing",
+        owners=list(OWNERS),
         kinds={"file"},
         retry_policy=PULL_RETRIES,
         freshness_policy=PULL_FRESHNESS,
@@ -190,6 +204,7 @@ ORGANISATION_TABLES = {
             key=["clean", name],
             deps=[AssetKey(["landing", "organisations"])],
             group_name="clean",
+            owners=list(OWNERS),
             kinds={"polars", "duckdb"},
             description=description,
         )
@@ -202,7 +217,7 @@ def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     tables = organisation_reference_tables(paths.landing("organisations"))
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
 
 
 def row_tables(layouts: dict[str, Layout]) -> dict[str, str]:
@@ -365,7 +380,7 @@ def load_folder(
         "rows_quarantined": int(quarantined_rows["rows_quarantined"].sum()),
     }
     return [
-        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={"rows": frame.height, **run_metadata})
+        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={**table_metadata(frame), **run_metadata})
         for name, frame in tables.items()
     ]
 
@@ -376,6 +391,7 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
             key=list(qualified(name)),
             deps=[AssetKey(["landing", source]) for source in upstream],
             group_name="clean",
+            owners=list(OWNERS),
             kinds={"polars", "duckdb"},
             description=descriptions[name],
         )
@@ -450,7 +466,7 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
 
 
 def _locations_hint(paths: ProjectPaths, source: str) -> str:
@@ -509,6 +525,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
                 key=["clean", name],
                 deps=[AssetKey(["clean", source]) for source in layouts],
                 group_name="clean",
+                owners=list(OWNERS),
                 kinds={"polars", "duckdb"},
                 description=description,
             )
@@ -541,7 +558,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
         warehouse.replace_tables("clean", tables)
         by_metric = values.group_by("metric_id").len().sort("metric_id")
         for name, frame in tables.items():
-            metadata = {"rows": frame.height}
+            metadata = table_metadata(frame)
             if name == "metric_values":
                 metadata |= {
                     "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
@@ -577,4 +594,4 @@ def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
