@@ -90,3 +90,14 @@ def test_a_suite_validated_in_batches_gives_the_verdict_of_the_whole_table():
         "expect_table_row_count_to_be_between",
         "expect_column_values_to_be_between",
     }
+
+
+def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
+    from orchestration.resources import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    with warehouse.connect() as db:
+        db.execute("create schema clean; create table clean.t as select range as a from range(25)")
+        db.execute("create table clean.empty as select 1 as a where false")
+    assert [f.height for f in warehouse.read_batches("clean", "t", ("a",), rows=10)] == [10, 10, 5]
+    assert [f.columns for f in warehouse.read_batches("clean", "empty", rows=10)] == [["a"]]
