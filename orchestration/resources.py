@@ -132,7 +132,7 @@ class DuckDBWarehouse(ConfigurableResource):
             _check_identifier(identifier)
         selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.connect(read_only=True) as connection:
-XX
+            reader = connection.sql(f'select {selected} from "{schema}"."{name}"').to_arrow_reader(rows)
             empty = True
             for batch in reader:
                 empty = False
