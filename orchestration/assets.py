@@ -49,6 +49,7 @@ from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat
 from ingest.sources import publication_layouts, source_variable
 from ingest.spc_settings import load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
+from orchestration.settings import settings
 
 DUCKDB_POOL = "duckdb"
 #: Who answers for the assets in the Dagster UI (dbt models may name their own in `meta`).
@@ -425,8 +426,11 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     check_instruments(
         collaborations, {c.instrument_id for c in codebooks}, Path(paths.config_dir) / "collaborations.yaml"
     )
-    key = pseudonymisation_key(sample_data=paths.uses_sample_diagnostic_exports())
-    if using_demo_key():
+    run = settings()
+    key = pseudonymisation_key(
+        run.pseudonym_key, production=run.production, sample_data=paths.uses_sample_diagnostic_exports()
+    )
+    if using_demo_key(run.pseudonym_key):
         context.log.warning(
             "COLLAB_HEALTH_PSEUDONYM_KEY is not set: respondent ids are hashed with the public demo "
             "key, which is fit only for the synthetic sample data."

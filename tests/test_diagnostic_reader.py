@@ -95,11 +95,11 @@ def test_invalid_codebook_error_names_file_and_problem(tmp_path, change, message
 
 def test_the_demo_key_is_only_for_the_bundled_sample_outside_production():
     with pytest.raises(PseudonymisationKeyError, match=r"COLLAB_HEALTH_PSEUDONYM_KEY.*production"):
-        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"}, sample_data=True)
+        pseudonymisation_key("", production=True, sample_data=True)
     with pytest.raises(PseudonymisationKeyError, match="other than the bundled sample"):
-        pseudonymisation_key({})
-    assert pseudonymisation_key({}, sample_data=True) == DEMO_KEY.encode()
-    assert pseudonymisation_key({"COLLAB_HEALTH_PSEUDONYM_KEY": "s3cret"}) == b"s3cret"
+        pseudonymisation_key("", production=False)
+    assert pseudonymisation_key("", production=False, sample_data=True) == DEMO_KEY.encode()
+    assert pseudonymisation_key("s3cret", production=False) == b"s3cret"
     assert pseudonymise("p1", b"a") != pseudonymise("p1", b"b")
 
 
@@ -172,23 +172,27 @@ def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, code
 
 
 def test_production_needs_a_long_key_and_a_known_mode():
+    from orchestration.settings import Settings, SettingsError
+
     long_key = "k" * 32
-    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}) == (
-        long_key.encode()
-    )
+    assert pseudonymisation_key(long_key, production=True) == long_key.encode()
     for short in ("x", "tiny-project-secret-key-3f9a", "k" * 31):
         with pytest.raises(PseudonymisationKeyError, match="shorter than 32 bytes"):
-            pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": short})
+            pseudonymisation_key(short, production=True)
     with pytest.raises(PseudonymisationKeyError, match="not set"):  # blank is not a key
-        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": "   "})
+        pseudonymisation_key("   ", production=True)
+    # The mode is the settings module's: a mistyped one is refused, never taken to mean demo.
     for mistyped in ("prod", "Production ", "producton", "live"):
         environ = {"COLLAB_HEALTH_MODE": mistyped, "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}
         if mistyped.strip().lower() == "production":
-            assert pseudonymisation_key(environ) == long_key.encode()
+            assert Settings.from_environ(environ).production
             continue
-        with pytest.raises(PseudonymisationKeyError, match=f"must be one of demo, production, not {mistyped!r}"):
-            pseudonymisation_key(environ, sample_data=True)
-    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "demo"}, sample_data=True) == DEMO_KEY.encode()
+        with pytest.raises(
+            SettingsError, match=f"COLLAB_HEALTH_MODE is {mistyped!r}; it must be one of: demo, production"
+        ):
+            Settings.from_environ(environ)
+    assert not Settings.from_environ({"COLLAB_HEALTH_MODE": "demo"}).production
+    assert pseudonymisation_key("", production=False, sample_data=True) == DEMO_KEY.encode()
 
 
 def test_identifiers_are_normalised_before_hashing():
