@@ -209,19 +209,19 @@ published as (
 )
 
 select
-    cast(characteristic as varchar) as characteristic,
-    cast(characteristic_name as varchar) as characteristic_name,
-    cast(metric_id as varchar) as metric_id,
+    cast(characteristic as string) as characteristic,
+    cast(characteristic_name as string) as characteristic_name,
+    cast(metric_id as string) as metric_id,
     cast(n_pairs as integer) as n_pairs,
     cast(n_collaborations as integer) as n_collaborations,
-    cast(case when is_reportable then round(rank_correlation, {{ decimals }}) end as double) as rank_correlation,
-    cast(case when is_reportable then round(ci_low, {{ decimals }}) end as double) as ci_low,
-    cast(case when is_reportable then round(ci_high, {{ decimals }}) end as double) as ci_high,
+    cast(case when is_reportable then {{ round_double('rank_correlation', decimals) }} end as double) as rank_correlation,
+    cast(case when is_reportable then {{ round_double('ci_low', decimals) }} end as double) as ci_low,
+    cast(case when is_reportable then {{ round_double('ci_high', decimals) }} end as double) as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
     cast(
         'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
-        as varchar
+        as string
     ) as measure
 from published
 -- In grain order, so the table's rows are stored in the same order on every build.
