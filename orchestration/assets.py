@@ -349,6 +349,7 @@ def load_folder(
         connection.execute("delete from audit.file_loads where source = ?", [source])
         connection.execute("insert into audit.file_loads select * from incoming")
         connection.execute("commit")
+    warehouse.write_parquet("audit", "file_loads")
 
     run_metadata = {
         "source": source,
