@@ -31,7 +31,9 @@ def xor_shift(value: int, bits: int) -> int:
 
 def random_index(keys: list[int], n: int) -> int:
     """Python reference of macros/random_index.sql's random_index."""
-    mixed = (keys[0] + sum(key * multiplier for key, multiplier in zip(keys[1:], KEY_MULTIPLIERS))) % MASK32
+    mixed = (
+        keys[0] + sum(key * multiplier for key, multiplier in zip(keys[1:], KEY_MULTIPLIERS, strict=False))
+    ) % MASK32
     mixed = xor_shift(mixed, 16)
     mixed = mixed * 569420461 % MASK32
     mixed = xor_shift(mixed, 15)

@@ -3,7 +3,7 @@
 -- (tests/test_random_index.py re-derives them). Returns the cases that differ.
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'health_outcome_association'}}}) }}
 with cases as (
-    select *
+    select reference_cases.*
     from (
         values
         ('shared_purpose', 'ae_4h_all', 1, 1, 12, 3727371927, 4),
@@ -12,7 +12,7 @@ with cases as (
         ('trust', 'emergency_admissions', 17, 5, 50, 4031259155, 35),
         ('trust', 'emergency_admissions', 999, 50, 50, 4031259155, 12),
         ('governance', 'shmi', 3, 1, 1, 1899388136, 1)
-    ) as reference (
+    ) as reference_cases (
         characteristic, metric_id, resample_number, draw_number, n_collaborations, expected_seed, expected_draw
     )
 ),

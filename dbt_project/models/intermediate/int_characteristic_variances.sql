@@ -60,7 +60,8 @@ complete_answers as (
         on
             answers.instrument_id = characteristics.instrument_id
             and answers.characteristic_id = characteristics.characteristic_id
-    where {{ list_contains_value('complete_by_respondent.complete_characteristics', 'characteristics.characteristic_number') }}
+    where {{ list_contains_value(
+        'complete_by_respondent.complete_characteristics', 'characteristics.characteristic_number') }}
 ),
 
 -- sqlfluff's DuckDB dialect cannot parse GROUPING SETS (ANSI SQL): not linted from here.

@@ -176,9 +176,13 @@ followup_signals as (
 valued as (
     select
         windows.*,
-        {{ round_double('cast(pooled.baseline_numerator as double) / nullif(cast(pooled.baseline_denominator as double), 0)', 4) }} as baseline_value,
+        {{ round_double(
+            'cast(pooled.baseline_numerator as double)'
+            ~ ' / nullif(cast(pooled.baseline_denominator as double), 0)', 4) }} as baseline_value,
         coalesce(pooled.baseline_months, 0) as baseline_months,
-        {{ round_double('cast(pooled.followup_numerator as double) / nullif(cast(pooled.followup_denominator as double), 0)', 4) }} as followup_value,
+        {{ round_double(
+            'cast(pooled.followup_numerator as double)'
+            ~ ' / nullif(cast(pooled.followup_denominator as double), 0)', 4) }} as followup_value,
         coalesce(pooled.followup_months, 0) as followup_months,
         case
             when followup_signals.any_improvement = 1 and followup_signals.any_concern = 1 then 'mixed'

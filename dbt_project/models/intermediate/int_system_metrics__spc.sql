@@ -232,8 +232,12 @@ lines as (
     select
         charted.*,
         case when has_mean = 1 then {{ round_double('raw_mean', decimals) }} end as spc_mean,
-        case when has_limits = 1 then {{ round_double('raw_mean - limit_multiplier * mr_bar', decimals) }} end as spc_lower,
-        case when has_limits = 1 then {{ round_double('raw_mean + limit_multiplier * mr_bar', decimals) }} end as spc_upper,
+        case
+            when has_limits = 1 then {{ round_double('raw_mean - limit_multiplier * mr_bar', decimals) }}
+        end as spc_lower,
+        case
+            when has_limits = 1 then {{ round_double('raw_mean + limit_multiplier * mr_bar', decimals) }}
+        end as spc_upper,
         case
             when has_limits = 1
                 then {{ round_double('raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}

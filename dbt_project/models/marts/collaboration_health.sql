@@ -98,7 +98,9 @@ published as (
         n_respondents,
         n_organisations,
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
-        case when not is_suppressed and n_reportable_organisations >= 2 then {{ round_double('raw_gap', 2) }} end as perception_gap,
+        case
+            when not is_suppressed and n_reportable_organisations >= 2 then {{ round_double('raw_gap', 2) }}
+        end as perception_gap,
         -- Round at 12 decimals first (exact decimal arithmetic), so an alpha exactly halfway
         -- in decimal (e.g. 0.4315, stored in binary as 0.43149999...) is published half-up.
         case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
@@ -122,7 +124,8 @@ select
     cast(n_respondents as integer) as n_respondents,
     cast(n_organisations as integer) as n_organisations,
     case when not is_suppressed then raw_band end as band,
-    {{ round_double('unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave)', 2) }}
+    {{ round_double(
+        'unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave)', 2) }}
         as score_change,
     perception_gap,
     cronbach_alpha,

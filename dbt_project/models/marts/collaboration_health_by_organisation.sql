@@ -99,7 +99,9 @@ select
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     band,
-    {{ round_double('unrounded_score - lag(unrounded_score) over ( partition by collaboration_id, organisation_code, characteristic order by wave )', 2) }} as score_change,
+    {{ round_double(
+        'unrounded_score - lag(unrounded_score) over ('
+        ~ 'partition by collaboration_id, organisation_code, characteristic order by wave)', 2) }} as score_change,
     cronbach_alpha,
     is_suppressed,
     suppression_reason
