@@ -134,6 +134,13 @@ def test_models_use_sql_both_engines_run(path: Path):
     assert not found, f"{path.relative_to(DBT_PROJECT)} has SQL that Spark cannot run: " + "; ".join(found)
 
 
+@pytest.mark.parametrize("path", sorted((DBT_PROJECT / "models").rglob("*.yml")), ids=lambda path: path.name)
+def test_contracts_declare_types_both_engines_name(path: Path):
+    declared = re.findall(r"data_type:\s*([\w ]+?)\s*$", path.read_text(), flags=re.MULTILINE)
+    unportable = sorted({t for t in declared if t.lower() in ("varchar", "text", "double precision", "float8")})
+    assert not unportable, f"{path.name} declares {unportable}: use string or double (Spark has no such types)"
+
+
 def test_the_scan_finds_what_it_looks_for(tmp_path: Path):
     model = tmp_path / "m.sql"
     model.write_text(
