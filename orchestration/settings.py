@@ -17,6 +17,7 @@ before paying for them.
 | ``COLLAB_HEALTH_WAREHOUSE`` | (set by the pipeline) | the working warehouse dbt builds into |
 | ``COLLAB_HEALTH_ENGINE`` | ``duckdb`` | what dbt builds on: ``duckdb``, or ``spark`` (a local Spark session; ``make spark-setup``) |
 | ``COLLAB_HEALTH_SPARK_MEMORY`` | ``2g`` | the Spark driver's memory (engine ``spark``) |
+| ``COLLAB_HEALTH_SPARK_DIR``, ``_INPUTS``, ``_LOG4J`` | (set by the pipeline) | the Spark folders and log settings the spark target reads |
 
 With the ``spark`` engine the clean stage also writes its tables as Parquet under
 ``<data folder>/spark/inputs``, dbt builds with the profile's ``spark`` target (its warehouse
