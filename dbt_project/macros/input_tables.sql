@@ -1,11 +1,11 @@
-{#- Make the pipeline's input tables (the dbt sources: clean, raw, quarantine, audit) readable
-    by the models. Called by on-run-start in dbt_project.yml.
+{#- Make the pipeline's input tables (the dbt sources, in the clean schema) readable by the
+    models. Called by on-run-start in dbt_project.yml.
 
     DuckDB: nothing to do, the polars stage writes them into the warehouse itself.
-    Spark: the polars stage writes each as Parquet under COLLAB_HEALTH_SPARK_INPUTS
-    (<inputs>/<schema>/<table>/); each source is (re)registered as an external table on that
-    folder at every run, so a new night's files (and any new column) are what the models read.
-    Only metadata is written: the Parquet files stay where the polars stage put them. -#}
+    Spark: the polars stage writes each table (clean, raw, quarantine, audit) as Parquet under
+    COLLAB_HEALTH_SPARK_INPUTS (<inputs>/<schema>/<table>/); each source is (re)registered as
+    an external table on its folder at every run, so a new night's files (and any new column)
+    are what the models read. Only metadata is written: the Parquet stays where it was put. -#}
 {% macro register_input_tables() %}
     {{- return(adapter.dispatch('register_input_tables')()) -}}
 {% endmacro %}
