@@ -48,7 +48,7 @@ def stable_hash(keys: list[object]) -> int:
 
 
 def test_the_dbt_draw_cases_are_the_python_reference_values():
-    text = (DBT_PROJECT / "tests" / "assert_random_draws_match_the_reference.sql").read_text()
+    text = (DBT_PROJECT / "tests" / "generic" / "random_draws_match_the_reference.sql").read_text()
     cases = re.findall(r"\('(\w+)', '(\w+)', (\d+), (\d+), (\d+), (\d+), (\d+)\)", text)
     assert len(cases) == 6
     for characteristic, metric, resample, draw, n, seed, drawn in cases:
@@ -81,7 +81,7 @@ def test_draws_are_spread_evenly_and_distinct_keys_mix_to_distinct_values():
 
 
 def test_the_dbt_rounding_cases_are_half_up_on_the_stored_double():
-    text = (DBT_PROJECT / "tests" / "assert_round_double_is_half_up_on_the_stored_double.sql").read_text()
+    text = (DBT_PROJECT / "tests" / "generic" / "round_double_is_half_up_on_the_stored_double.sql").read_text()
     cases = re.findall(r"\['(-?[\d.]+)', (\d), '(-?[\d.]+)'\]", text)
     assert len(cases) == 12
     for value, places, expected in cases:

@@ -1,5 +1,5 @@
 {#- Deterministic pseudo-random numbers for the bootstrap of health_outcome_association,
-    the same on every engine (DuckDB and Spark give identical draws; tests/test_random_index.py
+    the same on every engine (DuckDB and Spark give identical draws; tests/test_portable_sql.py
     checks both against a Python reference). Engines' own hash functions differ (DuckDB's
     hash() is internal to DuckDB and may change with a release), so the arithmetic is spelt
     out here, in 64-bit integers that never overflow; only the bit operations dispatch

@@ -1,7 +1,8 @@
--- The bootstrap's draws (macros/random_index.sql) are the same numbers on every engine: each
--- case's group seed and draw must equal the values of the Python reference implementation
--- (tests/test_random_index.py re-derives them). Returns the cases that differ.
-{{ config(severity='error', meta={'dagster': {'ref': {'name': 'health_outcome_association'}}}) }}
+{#- The bootstrap's draws (macros/random_index.sql) are the same numbers on every engine: each
+    case's group seed and draw must equal the values of the Python reference implementation
+    (tests/test_portable_sql.py re-derives them). Returns the cases that differ. Attached to
+    health_outcome_association, whose intervals come from these draws; it reads no table. -#}
+{% test random_draws_match_the_reference(model) %}
 with cases as (
     select reference_cases.*
     from (
@@ -34,3 +35,4 @@ drawn as (
 select *
 from drawn
 where group_seed <> expected_seed or drawn_number <> expected_draw
+{% endtest %}
