@@ -376,6 +376,7 @@ def load_folder(
         connection.execute("delete from audit.published_totals where source = ?", [source])
         connection.execute("insert into audit.published_totals select * from incoming_totals")
         connection.execute("commit")
+    warehouse.write_parquet("audit", "file_loads")
 
     run_metadata = {
         "source": source,

@@ -178,6 +178,9 @@ def run_nightly(force: bool = False, verbose: bool = False) -> int:
     except SettingsError as error:
         print(f"collab-health: {error}", file=sys.stderr)
         return 2
+    if problem := settings.engine_problem():
+        print(f"collab-health: {problem}", file=sys.stderr)
+        return 2
     with run_lock(settings):
         _use_project_instance(settings)
         # Before paying for Dagster and dbt: has anything changed since the last healthy run?

@@ -3,9 +3,9 @@
 {% macro interval_bound(score, standard_error, side) %}
     case when not is_suppressed and {{ standard_error }} is not null then
         {% if side == 'low' -%}
-        round(greatest(scale_min, {{ score }} - 1.96 * {{ standard_error }}), 2)
+        {{ round_double('greatest(scale_min, ' ~ score ~ ' - 1.96 * ' ~ standard_error ~ ')', 2) }}
         {%- else -%}
-        round(least(scale_max, {{ score }} + 1.96 * {{ standard_error }}), 2)
+        {{ round_double('least(scale_max, ' ~ score ~ ' + 1.96 * ' ~ standard_error ~ ')', 2) }}
         {%- endif %}
     end
 {% endmacro %}

@@ -176,17 +176,13 @@ followup_signals as (
 valued as (
     select
         windows.*,
-        round(
-            cast(pooled.baseline_numerator as double precision)
-            / nullif(cast(pooled.baseline_denominator as double precision), 0),
-            4
-        ) as baseline_value,
+        {{ round_double(
+            'cast(pooled.baseline_numerator as double)'
+            ~ ' / nullif(cast(pooled.baseline_denominator as double), 0)', 4) }} as baseline_value,
         coalesce(pooled.baseline_months, 0) as baseline_months,
-        round(
-            cast(pooled.followup_numerator as double precision)
-            / nullif(cast(pooled.followup_denominator as double precision), 0),
-            4
-        ) as followup_value,
+        {{ round_double(
+            'cast(pooled.followup_numerator as double)'
+            ~ ' / nullif(cast(pooled.followup_denominator as double), 0)', 4) }} as followup_value,
         coalesce(pooled.followup_months, 0) as followup_months,
         case
             when followup_signals.any_improvement = 1 and followup_signals.any_concern = 1 then 'mixed'
@@ -228,11 +224,11 @@ select
     cast(baseline_months as integer) as baseline_months,
     followup_value,
     cast(followup_months as integer) as followup_months,
-    round(followup_value - baseline_value, 4) as change,
+    {{ round_double('followup_value - baseline_value', 4) }} as change,
     cast(steady_members as integer) as organisations_compared,
     membership_changed,
     baseline_months < {{ min_months }} or followup_months < {{ min_months }} as is_provisional,
-    round(case when direction = 'decrease' then -1 else 1 end * (followup_value - baseline_value), 4)
+    {{ round_double("case when direction = 'decrease' then -1 else 1 end * (followup_value - baseline_value)", 4) }}
         as directed_change,
     case
         when followup_value is null or baseline_value is null then null

@@ -103,8 +103,8 @@ select
     numerator,
     denominator,
     case
-        when denominator is null then cast(numerator as double precision)
-        else cast(numerator as double precision) / nullif(cast(denominator as double precision), 0)
+        when denominator is null then cast(numerator as double)
+        else cast(numerator as double) / nullif(cast(denominator as double), 0)
     end as value,
     cast(n_organisations as integer) as n_organisations
 from pooled

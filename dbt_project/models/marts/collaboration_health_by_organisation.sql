@@ -70,7 +70,7 @@ published as (
         instrument_id,
         scale_min,
         scale_max,
-        case when not is_suppressed then round(organisation_score, 2) end as score,
+        case when not is_suppressed then {{ round_double('organisation_score', 2) }} end as score,
         {{ interval_bound('organisation_score', 'standard_error', 'low') }} as ci_low,
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
@@ -99,9 +99,9 @@ select
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     band,
-    round(unrounded_score - lag(unrounded_score) over (
-        partition by collaboration_id, organisation_code, characteristic order by wave
-    ), 2) as score_change,
+    {{ round_double(
+        'unrounded_score - lag(unrounded_score) over ('
+        ~ 'partition by collaboration_id, organisation_code, characteristic order by wave)', 2) }} as score_change,
     cronbach_alpha,
     is_suppressed,
     suppression_reason

@@ -15,10 +15,10 @@
 -- copy (drawn twice = its pairs twice). Ranks are recomputed within each resample; a
 -- resample where either variable is constant has no rho and is left out; the interval is
 -- the 2.5th and 97.5th percentile (percentile_cont) of the other resamples' rhos. Draw d
--- of resample b is collaboration number random_index(hash(seed, characteristic, metric),
--- b, d) (macros stable_hash, random_index; seed var('association_bootstrap_seed')), so a
--- rebuild gives identical numbers. Resample numbers come from a digits cross join (macro
--- integers): no recursion.
+-- of resample b is collaboration number random_index(stable_hash(seed, characteristic,
+-- metric), b, d) (macros/random_index.sql; seed var('association_bootstrap_seed')): integer
+-- arithmetic spelt out in SQL, so a rebuild, on DuckDB or Spark, gives identical numbers.
+-- Resample numbers come from a digits cross join (macro integers): no recursion.
 --
 -- Speed (~50 collaborations × 3 waves × 200 characteristic-metrics, 1000 resamples: ~27M
 -- resampled rows, two window sorts; 11-13 s on the 2-core development machine): the
@@ -209,19 +209,21 @@ published as (
 )
 
 select
-    cast(characteristic as varchar) as characteristic,
-    cast(characteristic_name as varchar) as characteristic_name,
-    cast(metric_id as varchar) as metric_id,
+    cast(characteristic as string) as characteristic,
+    cast(characteristic_name as string) as characteristic_name,
+    cast(metric_id as string) as metric_id,
     cast(n_pairs as integer) as n_pairs,
     cast(n_collaborations as integer) as n_collaborations,
-    cast(case when is_reportable then round(rank_correlation, {{ decimals }}) end as double) as rank_correlation,
-    cast(case when is_reportable then round(ci_low, {{ decimals }}) end as double) as ci_low,
-    cast(case when is_reportable then round(ci_high, {{ decimals }}) end as double) as ci_high,
+    cast(
+        case when is_reportable then {{ round_double('rank_correlation', decimals) }} end as double
+    ) as rank_correlation,
+    cast(case when is_reportable then {{ round_double('ci_low', decimals) }} end as double) as ci_low,
+    cast(case when is_reportable then {{ round_double('ci_high', decimals) }} end as double) as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
     cast(
         'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
-        as varchar
+        as string
     ) as measure
 from published
 -- In grain order, so the table's rows are stored in the same order on every build.

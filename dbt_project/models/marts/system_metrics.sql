@@ -39,12 +39,12 @@ names as (
 )
 
 select
-    cast(points.entity_type as varchar) as entity_type,
-    cast(points.entity_id as varchar) as entity_id,
-    cast(names.entity_name as varchar) as entity_name,
+    cast(points.entity_type as string) as entity_type,
+    cast(points.entity_id as string) as entity_id,
+    cast(names.entity_name as string) as entity_name,
     cast(points.period_month as date) as period_month,
-    cast(series.period_grain as varchar) as period_grain,
-    cast(points.metric_id as varchar) as metric_id,
+    cast(series.period_grain as string) as period_grain,
+    cast(points.metric_id as string) as metric_id,
     cast(points.numerator as double) as numerator,
     cast(points.denominator as double) as denominator,
     cast(points.value as double) as value,
@@ -56,9 +56,9 @@ select
     cast(points.spc_upper as double) as spc_upper,
     cast(points.spc_lower_close as double) as spc_lower_close,
     cast(points.spc_upper_close as double) as spc_upper_close,
-    cast(points.spc_signal as varchar) as spc_signal,
-    cast(points.spc_rules as varchar) as spc_rules,
-    cast(points.spc_assurance as varchar) as spc_assurance
+    cast(points.spc_signal as string) as spc_signal,
+    cast(points.spc_rules as string) as spc_rules,
+    cast(points.spc_assurance as string) as spc_assurance
 from points
 inner join series
     on
