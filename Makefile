@@ -7,7 +7,9 @@
 # make run PYTHON=/usr/bin/python3.12).
 SUPPORTED_PYTHON := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))
 ifndef PYTHON
-PYTHON := $(firstword $(foreach p,python3 python3.12 python3.11,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c '$(SUPPORTED_PYTHON)' 2>/dev/null && command -v $(p))))
+# The interpreter itself (sys.executable), not a launcher such as a pyenv shim: uv would see a
+# different interpreter each time and rebuild .venv.
+PYTHON := $(firstword $(foreach p,python3 python3.12 python3.11,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c '$(SUPPORTED_PYTHON)' 2>/dev/null && $(p) -c 'import sys; print(sys.executable)')))
 endif
 VENV := .venv
 UV := $(PYTHON) -m uv
