@@ -11,10 +11,11 @@ import yaml
 from conftest import CODEBOOK_DIR, SAMPLE_ODS
 
 from ingest.codebook import load_codebooks
-from ingest.diagnostic import read_diagnostic_export
+from ingest.diagnostic import combine_exports, read_diagnostic_export
 from ingest.files import InputFileError
 from ingest.monthly_ae import read_monthly_ae
 from ingest.organisations import OrganisationMatcher, read_organisations
+from ingest.quarantine import IngestResult
 
 pytestmark = pytest.mark.unit
 
@@ -35,10 +36,16 @@ def test_corpus_is_complete(corpus, least):
 def readers():
     codebooks = load_codebooks(CODEBOOK_DIR)
     matcher = OrganisationMatcher(read_organisations(SAMPLE_ODS))
-    return {
-        "diagnostic": lambda path: read_diagnostic_export(path, codebooks, b"corpus-key", matcher),
-        "monthly_ae": read_monthly_ae,
-    }
+
+    def diagnostic(path: Path) -> IngestResult:
+        """Read, then de-duplicated as the pipeline loads it (combine_exports)."""
+        result = read_diagnostic_export(path, codebooks, b"corpus-key", matcher)
+        tables, quarantine = combine_exports([result])
+        return IngestResult(
+            result.source_file, result.sha256, result.rows_read, tables, quarantine, result.ignored_columns
+        )
+
+    return {"diagnostic": diagnostic, "monthly_ae": read_monthly_ae}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

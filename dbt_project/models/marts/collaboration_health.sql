@@ -91,18 +91,19 @@ published as (
         instrument_id,
         scale_min,
         scale_max,
-        case when not is_suppressed then round(raw_score, 2) end as score,
+        case when not is_suppressed then {{ round_half_up('raw_score', 2) }} end as score,
         {{ interval_bound('raw_score', 'standard_error', 'low') }} as ci_low,
         {{ interval_bound('raw_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         n_organisations,
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
-        case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
+        case
+            when not is_suppressed and n_reportable_organisations >= 2 then {{ round_half_up('raw_gap', 2) }}
+        end as perception_gap,
         -- alpha carries floating-point noise from the order in which DuckDB's threads add
-        -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
-        -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
-            as cronbach_alpha,
+        -- up the variances: round_half_up fixes it at 12 decimals first, so an alpha exactly
+        -- halfway (e.g. 0.4315) is published half-up on every build.
+        case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
     from scored
@@ -122,8 +123,11 @@ select
     cast(n_respondents as integer) as n_respondents,
     cast(n_organisations as integer) as n_organisations,
     case when not is_suppressed then raw_band end as band,
-    round(unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave), 2)
-        as score_change,
+    -- From the unrounded scores, then rounded: it can differ by 0.01 from the difference of
+    -- the two published scores.
+    {{ round_half_up(
+        'unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave)', 2
+    ) }} as score_change,
     perception_gap,
     cronbach_alpha,
     is_suppressed

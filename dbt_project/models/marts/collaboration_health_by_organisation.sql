@@ -70,16 +70,15 @@ published as (
         instrument_id,
         scale_min,
         scale_max,
-        case when not is_suppressed then round(organisation_score, 2) end as score,
+        case when not is_suppressed then {{ round_half_up('organisation_score', 2) }} end as score,
         {{ interval_bound('organisation_score', 'standard_error', 'low') }} as ci_low,
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
         -- alpha carries floating-point noise from the order in which DuckDB's threads add
-        -- up the variances: round it at 12 decimals first (exact decimal arithmetic), so
-        -- an alpha exactly halfway (e.g. 0.4315) is published half-up on every build.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
-            as cronbach_alpha,
+        -- up the variances: round_half_up fixes it at 12 decimals first, so an alpha exactly
+        -- halfway (e.g. 0.4315) is published half-up on every build.
+        case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
         is_suppressed,
         suppression_reason
@@ -100,9 +99,11 @@ select
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     band,
-    round(unrounded_score - lag(unrounded_score) over (
-        partition by collaboration_id, organisation_code, characteristic order by wave
-    ), 2) as score_change,
+    -- From the unrounded scores, then rounded (see collaboration_health).
+    {{ round_half_up(
+        'unrounded_score - lag(unrounded_score) over (
+            partition by collaboration_id, organisation_code, characteristic order by wave)', 2
+    ) }} as score_change,
     cronbach_alpha,
     is_suppressed,
     suppression_reason

@@ -214,9 +214,9 @@ select
     cast(metric_id as varchar) as metric_id,
     cast(n_pairs as integer) as n_pairs,
     cast(n_collaborations as integer) as n_collaborations,
-    cast(case when is_reportable then round(rank_correlation, {{ decimals }}) end as double) as rank_correlation,
-    cast(case when is_reportable then round(ci_low, {{ decimals }}) end as double) as ci_low,
-    cast(case when is_reportable then round(ci_high, {{ decimals }}) end as double) as ci_high,
+    case when is_reportable then {{ round_half_up('rank_correlation', decimals) }} end as rank_correlation,
+    case when is_reportable then {{ round_half_up('ci_low', decimals) }} end as ci_low,
+    case when is_reportable then {{ round_half_up('ci_high', decimals) }} end as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
     cast(

@@ -14,10 +14,9 @@ wave_health as (
         collaboration_id,
         wave,
         -- The mean of 2-decimal scores often lies exactly halfway (e.g. 3.105); in double
-        -- arithmetic its last bit depends on the order the threads add the scores. Round it
-        -- at 12 decimals first (exact decimal arithmetic), so it is published half-up on
-        -- every build.
-        cast(round(cast(avg(score) as decimal(38, 12)), 2) as double) as health_score,
+        -- arithmetic its last bit depends on the order the threads add the scores.
+        -- round_half_up fixes it at 12 decimals first, so it is published half-up on every build.
+        {{ round_half_up('avg(score)', 2) }} as health_score,
         count(score) as characteristics_scored
     from health
     group by 1, 2
