@@ -6,6 +6,8 @@ and replaces them in one transaction. A file that cannot be read at all is rejec
 recorded in `audit.file_loads` with the error, while the other files still load.
 """
 
+import functools
+import inspect
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Backoff,
+    Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -30,22 +33,82 @@ from dagster import (
     multi_asset,
 )
 
-from ingest.codebook import load_codebooks
-from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
+from ingest.codebook import CodebookError, load_codebooks
+from ingest.collaborations import (
+    CollaborationsError,
+    check_target_metrics,
+    collaboration_tables,
+    load_collaborations,
+)
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
-from ingest.files import SUPPORTED_SUFFIXES, InputFileError
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError, sha256_file
 from ingest.landing import PullError, is_input_file, pull_source
-from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
+from ingest.metric_catalogue import (
+    MetricCatalogueError,
+    catalogue_tables,
+    load_metric_catalogue,
+    metric_values,
+    publication_names,
+)
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
-from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
-from ingest.pseudonymise import pseudonymisation_key, using_demo_key
+from ingest.organisations import (
+    OrganisationMatcher,
+    checked_snapshots,
+    organisation_reference_tables,
+    read_organisations,
+)
+from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, using_demo_key
 from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, combine_preferring_revised, concat_results
-from ingest.spc_settings import load_spc_settings, spc_tables
+from ingest.sources import SourcesError
+from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
 PUBLISHED_LAYOUTS = (AE_TIDY, STAFF_SURVEY, SHMI)
+
+#: Errors in the project's own configuration files: retrying cannot fix them.
+CONFIGURATION_ERRORS = (
+    SourcesError,
+    CollaborationsError,
+    MetricCatalogueError,
+    CodebookError,
+    SpcSettingsError,
+    PseudonymisationKeyError,
+)
+
+
+def fails_fast_on_configuration_errors(function):
+    """Turn a configuration error into a Dagster `Failure` that is never retried (the pull
+    assets have a RetryPolicy), whose description is the whole validation message, so the
+    run summary shows it rather than the name of a pydantic model."""
+
+    def failure(error: Exception) -> Failure:
+        return Failure(
+            description=f"configuration error: {error}",
+            metadata={"configuration_error": str(error)},
+            allow_retries=False,
+        )
+
+    if inspect.isgeneratorfunction(function):
+
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            try:
+                yield from function(*args, **kwargs)
+            except CONFIGURATION_ERRORS as error:
+                raise failure(error) from None
+
+        return generator
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except CONFIGURATION_ERRORS as error:
+            raise failure(error) from None
+
+    return wrapper
 
 
 FILE_LOADS_SCHEMA = {
@@ -158,6 +221,7 @@ def pull_asset(source: str) -> AssetsDefinition:
             )
         ],
     )
+    @fails_fast_on_configuration_errors
     def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
         return _pull(context, source, paths)
 
@@ -190,12 +254,83 @@ ORGANISATION_TABLES = {
     ],
     pool=DUCKDB_POOL,
 )
-def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """Trusts, successors, ICB membership snapshots, ICB and region names."""
-    tables = organisation_reference_tables(paths.landing("organisations"))
+def clean_organisations(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Trusts, successors, ICB membership snapshots, ICB and region names.
+
+    Each organisation -> ICB snapshot file is checked first: one whose ICB codes are not
+    ICBs valid at its date is rejected whole (logged, recorded in `audit.file_loads` and
+    `quarantine.organisations`, and failing the `files_accepted` check), and the mapping
+    of the other snapshots stands."""
+    folder = paths.landing("organisations")
+    tables = organisation_reference_tables(folder)
+    accepted, rejected = checked_snapshots(folder)
+    for _, error in rejected:
+        context.log.error(error)
+    rows = {}
+    for snapshot in accepted:
+        rows[snapshot.source_file] = rows.get(snapshot.source_file, 0) + snapshot.frame.height
+    file_loads = pl.DataFrame(
+        [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "loaded",
+                "rows_read": n,
+                "rows_clean": n,
+                "rows_quarantined": 0,
+            }
+            for name, n in sorted(rows.items())
+        ]
+        + [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "rejected",
+                "error": error,
+            }
+            for name, error in rejected
+        ],
+        schema=FILE_LOADS_SCHEMA,
+    )
+    quarantine = pl.DataFrame(
+        [{"source_file": name, "reason": error, "scope": FILE} for name, error in rejected],
+        schema={"source_file": pl.String, "reason": pl.String, "scope": pl.String},
+    ).with_columns(
+        source_row=pl.lit(None, pl.Int64), column_name=pl.lit(None, pl.String), value=pl.lit(None, pl.String)
+    )
     warehouse.replace_tables("clean", tables)
+    warehouse.replace_tables(
+        "quarantine", {"organisations": quarantine.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)}
+    )
+    write_file_loads(warehouse, "organisations", file_loads)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        metadata = {"rows": frame.height}
+        if name == "organisation_icb_snapshots":
+            metadata["snapshots"] = MetadataValue.json(
+                [f"{s.source_file} as at {s.as_at} ({s.dated})" for s in accepted]
+            )
+            metadata["files_rejected"] = MetadataValue.json([name for name, _ in rejected])
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+
+
+def write_file_loads(warehouse: DuckDBWarehouse, source: str, file_loads: pl.DataFrame) -> None:
+    """Replace `source`'s rows of `audit.file_loads` (one row per file) in one transaction."""
+    with warehouse.connect() as connection:
+        connection.execute("create schema if not exists audit")
+        connection.execute(
+            "create table if not exists audit.file_loads ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
+            )
+            + ")"
+        )
+        connection.register("incoming", file_loads.to_arrow())
+        connection.execute("begin transaction")
+        connection.execute("delete from audit.file_loads where source = ?", [source])
+        connection.execute("insert into audit.file_loads select * from incoming")
+        connection.execute("commit")
 
 
 #: For each clean source, the table with one row per clean input row ("nothing lost").
@@ -314,20 +449,7 @@ def load_folder(
             schema, {qualified(n)[1]: frame for n, frame in tables.items() if qualified(n)[0] == schema}
         )
     warehouse.replace_tables("quarantine", {source: quarantine})
-    with warehouse.connect() as connection:
-        connection.execute("create schema if not exists audit")
-        connection.execute(
-            "create table if not exists audit.file_loads ("
-            + ", ".join(
-                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
-            )
-            + ")"
-        )
-        connection.register("incoming", file_loads.to_arrow())
-        connection.execute("begin transaction")
-        connection.execute("delete from audit.file_loads where source = ?", [source])
-        connection.execute("insert into audit.file_loads select * from incoming")
-        connection.execute("commit")
+    write_file_loads(warehouse, source, file_loads)
 
     run_metadata = {
         "source": source,
@@ -383,6 +505,7 @@ DIAGNOSTIC_TABLES = {
     specs=_clean_specs(list(DIAGNOSTIC_TABLES), ["diagnostic_exports", "organisations"], DIAGNOSTIC_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
@@ -418,6 +541,7 @@ COLLABORATION_TABLES = {
     specs=_clean_specs(list(COLLABORATION_TABLES), [], COLLABORATION_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     path = Path(paths.config_dir) / "collaborations.yaml"
@@ -493,6 +617,7 @@ METRIC_TABLES = {
     ],
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Apply the metric catalogue to every metric source's clean table."""
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
@@ -528,6 +653,7 @@ SPC_TABLES = {
 
 
 @multi_asset(name="clean_spc_settings", specs=_clean_specs(list(SPC_TABLES), [], SPC_TABLES), pool=DUCKDB_POOL)
+@fails_fast_on_configuration_errors
 def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/spc.yaml` (or the Making Data Count defaults) into the warehouse."""
     tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))

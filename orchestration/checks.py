@@ -17,6 +17,7 @@ from dagster import (
 
 from expectations.suites import SuiteSpec, load_suite_specs, validate
 from orchestration.assets import DUCKDB_POOL, ROW_TABLES
+from orchestration.data_quality import files_without_clean_rows
 from orchestration.resources import DuckDBWarehouse
 
 
@@ -120,20 +121,40 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         asset=AssetKey(["clean", row_table]),
         name="files_accepted",
         description=(
-            f"Every {source} file in landing could be read. Not blocking: the other files still "
-            "load, but the check fails (severity ERROR) naming each rejected file and its error."
+            f"Every {source} file in landing could be read, passed its checks and gave at least one clean row. Not "
+            "blocking: the other files still load, but the check fails (severity ERROR) naming each "
+            "rejected file and its error, and each file whose every row was quarantined with the top reason."
         ),
         pool=DUCKDB_POOL,
     )
-    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
         rejected = warehouse.query(
             "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
             [source],
         )
+        with warehouse.connect(read_only=True) as connection:
+            empty = files_without_clean_rows(connection, source)
+        problems = [f"{name}: rejected: {error}" for name, error in rejected] + [e.message for e in empty]
+        for problem in problems:
+            context.log.error(f"{source}: {problem}")
         return AssetCheckResult(
-            passed=not rejected,
+            passed=not problems,
             severity=AssetCheckSeverity.ERROR,
-            metadata={"rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected])},
+            description="; ".join(problems) if problems else None,
+            metadata={
+                "rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected]),
+                "files_without_clean_rows": MetadataValue.json(
+                    [
+                        {
+                            "file": e.source_file,
+                            "rows_read": e.rows_read,
+                            "top_reason": e.top_reason.reason if e.top_reason else None,
+                            "top_reason_rows": e.top_reason.rows if e.top_reason else 0,
+                        }
+                        for e in empty
+                    ]
+                ),
+            },
         )
 
     return _check
@@ -144,4 +165,6 @@ def build_checks() -> list[AssetChecksDefinition]:
     for source, row_table in ROW_TABLES.items():
         checks.append(reconciliation_check(source, row_table))
         checks.append(files_accepted_check(source, row_table))
+    # Organisation -> ICB snapshots are accepted or rejected whole (reference sanity).
+    checks.append(files_accepted_check("organisations", "organisation_icb_snapshots"))
     return checks

@@ -113,6 +113,7 @@ def run_nightly(force: bool = False) -> int:
     print("collab-health: loading definitions (Dagster, dbt manifest) ...", flush=True)
     from dagster import DagsterInstance
 
+    from orchestration.data_quality import step_failure_message, summary_lines
     from orchestration.dbt import docs_path
     from orchestration.definitions import defs
     from orchestration.resources import ProjectPaths
@@ -140,15 +141,21 @@ def run_nightly(force: bool = False) -> int:
     record_healthy_run(data_dir, run_fingerprint if healthy else None, result.run_id)
     print()
     print(f"Run {result.run_id}: {'SUCCESS' if healthy else 'FAILED'} in {elapsed:.0f} s")
+    by_message: dict[str, list[str]] = {}
     for event in failed_steps:
-        error = event.event_specific_data.error
-        while error is not None and error.cause is not None:  # the user code's own error
-            error = error.cause
-        message = error.message.strip().splitlines()[0] if error else "failed"
-        print(f"  step {event.step_key} failed: {message}")
+        by_message.setdefault(step_failure_message(event), []).append(event.step_key)
+    for message, steps in by_message.items():
+        print(f"  step{'s' if len(steps) > 1 else ''} {', '.join(steps)} failed: {message}")
     print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for check in failed_checks:
-        print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value})")
+        said = f": {check.description}" if check.description else ""
+        print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value}){said}")
+    if paths.build_path.exists():
+        import duckdb
+
+        with duckdb.connect(str(paths.build_path), read_only=True) as connection:
+            for line in summary_lines(connection):
+                print(f"  {line}")
     if warehouse_path.exists():
         note = "" if healthy else " (some may not have been rebuilt by this run)"
         print(f"Marts{note}:")
