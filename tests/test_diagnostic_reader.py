@@ -7,8 +7,8 @@ from conftest import CODEBOOK_DIR, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, SAMPL
 from ingest.codebook import CodebookError, load_codebook, load_codebooks
 from ingest.diagnostic import combine_exports, read_diagnostic_export
 from ingest.files import InputFileError
-from ingest.quarantine import IngestResult
 from ingest.pseudonymise import DEMO_KEY, PseudonymisationKeyError, pseudonymisation_key, pseudonymise
+from ingest.quarantine import IngestResult
 
 pytestmark = pytest.mark.unit
 

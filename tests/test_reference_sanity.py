@@ -133,13 +133,15 @@ def test_snapshot_dates_come_from_the_content_where_the_name_has_none_or_is_olde
     shutil.copy(SAMPLE_ODS / "etr_2025-07.csv", renamed / "etr_2019-04.csv")
     as_at, dated = snapshot_date(renamed / "etr_2019-04.csv", read_etr(renamed / "etr_2019-04.csv"))
     assert as_at == dt.date(2024, 12, 1)
-    assert dated == "from its content: it records an open or close date in December 2024, after the April 2019 in its name"
+    assert (
+        dated == "from its content: it records an open or close date in December 2024, after the April 2019 in its name"
+    )
 
     # Neither a date in the name nor any date inside: the file cannot be dated.
     undated = tmp_path / "undated" / "etr.csv"
     undated.parent.mkdir()
     undated.write_text('"RXX","A TRUST","Y56","QMJ","","","","","","","","","",""\n')
-    with pytest.raises(InputFileError, match="etr.csv: cannot date this ODS extract"):
+    with pytest.raises(InputFileError, match=r"etr\.csv: cannot date this ODS extract"):
         snapshot_date(undated, read_etr(undated))
 
 
@@ -153,5 +155,7 @@ def test_a_code_that_is_an_icb_only_later_is_rejected_at_an_earlier_date():
     assert "1 of its ICB codes are not ICBs valid at that date: Z9B2Z (1 trust: an ICB only from 2024-04-02)" in error
     late = Snapshot("etr_2026-07.csv", dt.date(2026, 7, 1), "from its name", frame)
     assert "QMJ (1 trust: no longer an ICB by 2026-04-30)" in check_icb_snapshot(late, validity)
-    fine = Snapshot("etr_2025-01.csv", dt.date(2025, 1, 1), "from its name", frame.head(1).with_columns(icb_code=pl.lit("QMJ")))
+    fine = Snapshot(
+        "etr_2025-01.csv", dt.date(2025, 1, 1), "from its name", frame.head(1).with_columns(icb_code=pl.lit("QMJ"))
+    )
     assert check_icb_snapshot(fine, validity) is None
