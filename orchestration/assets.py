@@ -547,9 +547,7 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     path = Path(paths.config_dir) / "collaborations.yaml"
     collaborations = load_collaborations(path)
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
-    grains = {layout.source: layout.period_grain for layout in PUBLISHED_LAYOUTS} | {"monthly_ae": "month"}
-    monthly = {m.id for m in catalogue.metrics if any(grains.get(source) == "month" for source in m.sources)}
-    check_target_metrics(collaborations, monthly, {m.id for m in catalogue.metrics} - monthly, path)
+    check_target_metrics(collaborations, catalogue, path)
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
@@ -593,6 +591,12 @@ def published_asset(layout: PublishedLayout) -> AssetsDefinition:
 
 published_assets = [published_asset(layout) for layout in PUBLISHED_LAYOUTS]
 
+
+def source_grains() -> dict[str, str]:
+    """Each metric source's period grain ('month' or 'year')."""
+    return {layout.source: layout.period_grain for layout in PUBLISHED_LAYOUTS} | {"monthly_ae": "month"}
+
+
 #: The sources whose clean tables feed the metric catalogue.
 METRIC_SOURCES = ("monthly_ae", *(layout.source for layout in PUBLISHED_LAYOUTS))
 METRIC_TABLES = {
@@ -633,7 +637,11 @@ def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, war
         context.log.info(
             f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, organisation and period"
         )
-    tables = {"metric_values": values, **catalogue_tables(catalogue), "publication_names": publication_names(frames)}
+    tables = {
+        "metric_values": values,
+        **catalogue_tables(catalogue, source_grains()),
+        "publication_names": publication_names(frames),
+    }
     warehouse.replace_tables("clean", tables)
     by_metric = values.group_by("metric_id").len().sort("metric_id")
     for name, frame in tables.items():

@@ -160,6 +160,50 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
     return _check
 
 
+def members_still_reporting_check() -> AssetChecksDefinition:
+    """A member that stopped reporting a target metric while still a member: a warning
+    naming the organisation, the metric and the last period reported (marts.data_warnings)."""
+
+    @asset_check(
+        asset=AssetKey(["marts", "data_warnings"]),
+        name="members_still_reporting",
+        description=(
+            "Every collaboration member still reports each target metric (and under its own code). "
+            "Not blocking (severity WARN): each warning names the organisation, the metric and the last period reported."
+        ),
+        pool=DUCKDB_POOL,
+    )
+    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        warnings = warehouse.query(
+            "select collaboration_id, org_code, metric_id, warning, last_period_reported, message "
+            "from marts.data_warnings order by collaboration_id, org_code, metric_id, warning"
+        )
+        for *_, message in warnings:
+            context.log.warning(message)
+        return AssetCheckResult(
+            passed=not warnings,
+            severity=AssetCheckSeverity.WARN,
+            description="; ".join(message for *_, message in warnings) or None,
+            metadata={
+                "warnings": MetadataValue.json(
+                    [
+                        {
+                            "collaboration": c,
+                            "organisation": o,
+                            "metric": m,
+                            "warning": w,
+                            "last_period_reported": str(last) if last else None,
+                            "message": message,
+                        }
+                        for c, o, m, w, last, message in warnings
+                    ]
+                )
+            },
+        )
+
+    return _check
+
+
 def build_checks() -> list[AssetChecksDefinition]:
     checks = [great_expectations_check(spec) for spec in load_suite_specs()]
     for source, row_table in ROW_TABLES.items():
@@ -167,4 +211,5 @@ def build_checks() -> list[AssetChecksDefinition]:
         checks.append(files_accepted_check(source, row_table))
     # Organisation -> ICB snapshots are accepted or rejected whole (reference sanity).
     checks.append(files_accepted_check("organisations", "organisation_icb_snapshots"))
+    checks.append(members_still_reporting_check())
     return checks
