@@ -183,7 +183,7 @@ def members_still_reporting_check() -> AssetChecksDefinition:
         return AssetCheckResult(
             passed=not warnings,
             severity=AssetCheckSeverity.WARN,
-            description="; ".join(message for *_, message in warnings) or None,
+            description=" ".join(message for *_, message in warnings) or None,
             metadata={
                 "warnings": MetadataValue.json(
                     [

@@ -60,7 +60,8 @@ class SourceQuarantine:
     def message(self) -> str:
         parts = [f"{self.rows_quarantined:,} of {self.rows_read:,} rows quarantined"]
         if self.cells_quarantined:
-            parts.append(f"{self.cells_quarantined:,} answers set aside in kept rows")
+            cells = self.cells_quarantined
+            parts.append(f"{cells:,} answer{'s' if cells != 1 else ''} set aside in kept rows")
         if self.files_rejected:
             parts.append(f"{self.files_rejected} file{'s' if self.files_rejected > 1 else ''} rejected")
         reasons = "; ".join(f"{r.reason} ({r.rows:,})" for r in self.top_reasons)
