@@ -134,7 +134,9 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         )
         with warehouse.connect(read_only=True) as connection:
             empty = files_without_clean_rows(connection, source)
-        problems = [f"{name}: rejected: {error}" for name, error in rejected] + [e.message for e in empty]
+        # A reader's error names its file first; a bare one gets the name.
+        problems = [error if error.startswith(name) else f"{name}: rejected: {error}" for name, error in rejected]
+        problems += [e.message for e in empty]
         for problem in problems:
             context.log.error(f"{source}: {problem}")
         return AssetCheckResult(

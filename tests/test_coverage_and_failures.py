@@ -134,7 +134,8 @@ def test_each_failure_is_loud_and_names_what_went_wrong(coverage_run):
     snapshot = failed[("clean/organisation_icb_snapshots", "files_accepted")]
     assert snapshot.severity.value == "ERROR"
     assert snapshot.description.startswith(
-        "etr_2019-04.csv: rejected: etr_2019-04.csv: rejected as an organisation -> ICB snapshot as at 2019-04-01"
+        "etr_2019-04.csv: rejected as an organisation -> ICB snapshot as at 2019-04-01 (from its name): "
+        "15 of its ICB codes are not ICBs valid at that date: Q70 ("
     )
     assert snapshot.description.endswith("the other snapshots' mapping stands.")
 
