@@ -1,7 +1,14 @@
-# Two commands on a fresh machine with Python 3.11:
-#   make run   set up .venv from the lock file and run the nightly job on the sample data
-#   make test  set up .venv and run the whole test suite
-PYTHON ?= python3
+# Two commands on a fresh machine with Python 3.11 or 3.12:
+#   make run    set up .venv from the lock file and run the nightly job on the sample data
+#   make test   set up .venv, lint, and run every test tier (what CI runs)
+#   make check  lint and the fast tiers (unit, integration): the contributor's loop
+#
+# The first supported Python found is used: python3, python3.12, python3.11 (or say which:
+# make run PYTHON=/usr/bin/python3.12).
+SUPPORTED_PYTHON := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))
+ifndef PYTHON
+PYTHON := $(firstword $(foreach p,python3 python3.12 python3.11,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c '$(SUPPORTED_PYTHON)' 2>/dev/null && command -v $(p))))
+endif
 VENV := .venv
 UV := $(PYTHON) -m uv
 
@@ -12,6 +19,9 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 .PHONY: setup run test check lint format ui sample bench clean
 
 setup:
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(SUPPORTED_PYTHON)' 2>/dev/null; then \
+		echo "collab-health needs Python 3.11 or 3.12 (found: $(or $(PYTHON),no python3, python3.12 or python3.11 of a supported version) $$($(PYTHON) --version 2>&1)); install one, e.g. 'apt install python3.12 python3.12-venv', or name it: make run PYTHON=/path/to/python3.12"; \
+		exit 1; fi
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv  # an "externally managed" Python (PEP 668)
 	$(UV) sync --frozen --python $(PYTHON)
@@ -19,8 +29,8 @@ setup:
 run: setup
 	$(VENV)/bin/collab-health run
 
-# Every tier: what CI runs (.ci/run) and README promises.
-test: setup
+# Lint, then every tier: what CI runs (.ci/run) and README promises.
+test: lint
 	$(VENV)/bin/pytest
 
 # The fast loop for contributors: lint, then the unit and integration tiers (no whole-job runs).

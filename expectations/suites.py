@@ -33,17 +33,31 @@ class SuiteSpec:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The columns the suite's expectations name: all a validation needs to read. Empty
-        (meaning every column) when an expectation has a row condition, whose expression
-        may name any column."""
+        """The columns the suite's expectations name, their row conditions included: all a
+        validation needs to read. Row conditions are GX condition objects (JSON), whose
+        columns are named; a condition written as a string may name any column, so a suite
+        with one reads every column (an empty tuple)."""
         named: list[str] = []
         for expectation in self.document["expectations"]:
             kwargs = expectation["kwargs"]
-            if kwargs.get("row_condition"):
+            condition = kwargs.get("row_condition")
+            if isinstance(condition, str) and condition:
                 return ()
             named += [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
             named += kwargs.get("column_list", [])
+            named += _condition_columns(condition)
         return tuple(dict.fromkeys(named))
+
+
+def _condition_columns(condition: Any) -> list[str]:
+    """The columns a GX row condition (as JSON) names, however its conditions are nested."""
+    if isinstance(condition, dict):
+        column = condition.get("column")
+        own = [column["name"]] if isinstance(column, dict) and "name" in column else []
+        return own + [name for key, value in condition.items() if key != "column" for name in _condition_columns(value)]
+    if isinstance(condition, list):
+        return [name for item in condition for name in _condition_columns(item)]
+    return []
 
 
 @dataclass(frozen=True)

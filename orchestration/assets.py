@@ -29,6 +29,8 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
+    TableColumn,
+    TableSchema,
     asset,
     multi_asset,
 )
@@ -65,6 +67,19 @@ from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 DUCKDB_POOL = "duckdb"
+#: Who answers for the assets in the Dagster UI (dbt models may name their own in `meta`).
+OWNERS = ("team:collab-health",)
+#: The group of everything that leaves the warehouse for its readers: docs, published file, reports.
+PUBLISH_GROUP = "publish"
+
+
+def table_metadata(frame: pl.DataFrame) -> dict:
+    """Dagster's standard table metadata for a frame written to the warehouse: its row count
+    (`dagster/row_count`) and column schema (`dagster/column_schema`)."""
+    schema = TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
+    return {"dagster/row_count": frame.height, "dagster/column_schema": MetadataValue.table_schema(schema)}
+
+
 PUBLISHED_LAYOUTS = (AE_TIDY, STAFF_SURVEY, SHMI)
 
 #: Errors in the project's own configuration files: retrying cannot fix them.
@@ -209,6 +224,7 @@ def pull_asset(source: str) -> AssetsDefinition:
     @asset(
         key=["landing", source],
         group_name="landing",
+        owners=list(OWNERS),
         kinds={"file"},
         retry_policy=PULL_RETRIES,
         freshness_policy=PULL_FRESHNESS,
@@ -247,6 +263,7 @@ ORGANISATION_TABLES = {
             key=["clean", name],
             deps=[AssetKey(["landing", "organisations"])],
             group_name="clean",
+            owners=list(OWNERS),
             kinds={"polars", "duckdb"},
             description=description,
         )
@@ -306,7 +323,7 @@ def clean_organisations(context: AssetExecutionContext, paths: ProjectPaths, war
     )
     write_file_loads(warehouse, "organisations", file_loads)
     for name, frame in tables.items():
-        metadata = {"rows": frame.height}
+        metadata = table_metadata(frame)
         if name == "organisation_icb_snapshots":
             metadata["snapshots"] = MetadataValue.json(
                 [f"{s.source_file} as at {s.as_at} ({s.dated})" for s in accepted]
@@ -459,7 +476,7 @@ def load_folder(
         "rows_quarantined": int(quarantined_rows["rows_quarantined"].sum()),
     }
     return [
-        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={"rows": frame.height, **run_metadata})
+        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={**table_metadata(frame), **run_metadata})
         for name, frame in tables.items()
     ]
 
@@ -470,6 +487,7 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
             key=list(qualified(name)),
             deps=[AssetKey(["landing", source]) for source in upstream],
             group_name="clean",
+            owners=list(OWNERS),
             kinds={"polars", "duckdb"},
             description=descriptions[name],
         )
@@ -551,7 +569,7 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
 
 
 def published_asset(layout: PublishedLayout) -> AssetsDefinition:
@@ -614,6 +632,7 @@ METRIC_TABLES = {
             key=["clean", name],
             deps=[AssetKey(["clean", source]) for source in METRIC_SOURCES],
             group_name="clean",
+            owners=list(OWNERS),
             kinds={"polars", "duckdb"},
             description=description,
         )
@@ -645,7 +664,7 @@ def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, war
     warehouse.replace_tables("clean", tables)
     by_metric = values.group_by("metric_id").len().sort("metric_id")
     for name, frame in tables.items():
-        metadata = {"rows": frame.height}
+        metadata = table_metadata(frame)
         if name == "metric_values":
             metadata |= {
                 "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
@@ -667,4 +686,4 @@ def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata={"rows": frame.height})
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))

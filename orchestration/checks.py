@@ -50,8 +50,9 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
                 passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
             )
         outcome = validate(spec, frame)
+        log = context.log.error if blocking else context.log.warning
         for failure in outcome.failures:
-            context.log.error(f"{spec.schema}.{spec.table}: {failure}")
+            log(f"{spec.schema}.{spec.table}: {describe_failure(failure)}")
         return AssetCheckResult(
             passed=outcome.success,
             severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
@@ -65,6 +66,20 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
         )
 
     return _check
+
+
+def describe_failure(failure: dict) -> str:
+    """One readable line for a failed expectation: what it expects, of which columns, and how
+    many rows broke it (the values are in the check's metadata, not in the log)."""
+    kwargs = failure.get("kwargs", {})
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs] + kwargs.get("column_list", [])
+    what = failure["expectation"].removeprefix("expect_").replace("_", " ")
+    where = f" ({', '.join(columns)})" if columns else ""
+    mostly = f" (at most {1 - kwargs['mostly']:.0%} may)" if "mostly" in kwargs else ""
+    if failure.get("error"):
+        return f"expect {what}{where}: could not be evaluated: {failure['error']}"
+    count = failure.get("unexpected_count") or 0
+    return f"expect {what}{where}: {count} {'row fails' if count == 1 else 'rows fail'}{mostly}"
 
 
 def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:

@@ -4,24 +4,28 @@ Every function takes an open DuckDB connection (the working warehouse during a r
 published file afterwards: both hold the `audit` and `quarantine` schemas) and returns plain
 values, so the command line, a check or an analyst's script can print them as it likes.
 
+- `REASON_KIND`: a quarantine reason with its particulars taken out, so reasons of one kind
+  count together (the run summary's quarantine lines use it too);
 - `files_without_clean_rows`: files that were read but gave no clean row at all, each with
-  its most frequent quarantine reason (the `files_accepted` check fails on them);
-- `quarantine_summary`: rows quarantined per source with the top reasons;
+  its most frequent kind of reason (the `files_accepted` check fails on them);
 - `data_warnings`: the warnings a system lead must see (`marts.data_warnings`);
-- `summary_lines`: all of it as short lines for the end of a run.
+- `attention_lines`: both as lines for the end of a run;
+- `step_failure_message`: what a failed step has to say (a configuration error's message).
 
 Reasons never hold cell content (see ingest/quarantine.py), so they are safe to print.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:  # only connections are passed in: importing duckdb is the caller's business
+    import duckdb
 
-#: A reason with its row numbers blanked, so "superseded by ... (x.csv row 8)" and "(x.csv
-#: row 9)" count as one reason.
-REASON_PATTERN = r"regexp_replace(reason, 'row [0-9]+', 'row …', 'g')"
+#: A quarantine reason with its particulars (row numbers, file names in parentheses) taken
+#: out, so that reasons of one kind count together.
+REASON_KIND = r"regexp_replace(regexp_replace(reason, '\s*\([^)]*\)', '', 'g'), '[0-9]+', 'N', 'g')"
 
 
 @dataclass(frozen=True)
@@ -47,27 +51,6 @@ class EmptyFile:
         return f"{self.source_file}: all {self.rows_read:,} rows quarantined, none loaded{reason}"
 
 
-@dataclass(frozen=True)
-class SourceQuarantine:
-    source: str
-    rows_read: int
-    rows_quarantined: int
-    cells_quarantined: int
-    files_rejected: int
-    top_reasons: list[ReasonCount] = field(default_factory=list)
-
-    @property
-    def message(self) -> str:
-        parts = [f"{self.rows_quarantined:,} of {self.rows_read:,} rows quarantined"]
-        if self.cells_quarantined:
-            cells = self.cells_quarantined
-            parts.append(f"{cells:,} answer{'s' if cells != 1 else ''} set aside in kept rows")
-        if self.files_rejected:
-            parts.append(f"{self.files_rejected} file{'s' if self.files_rejected > 1 else ''} rejected")
-        reasons = "; ".join(f"{r.reason} ({r.rows:,})" for r in self.top_reasons)
-        return f"{self.source}: {', '.join(parts)}" + (f". Top reasons: {reasons}" if reasons else "")
-
-
 def _tables(connection: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {
         name
@@ -85,7 +68,7 @@ def _top_reasons(
     where = "scope = 'row'" + (" and source_file = ?" if source_file else "")
     rows = connection.execute(
         f"""
-        select {REASON_PATTERN} as reason_pattern, count(distinct source_file || '/' || source_row) as n
+        select {REASON_KIND} as reason_pattern, count(distinct source_file || '/' || source_row) as n
         from quarantine."{source}"
         where {where}
         group by 1
@@ -112,35 +95,6 @@ def files_without_clean_rows(connection: duckdb.DuckDBPyConnection, source: str)
     ]
 
 
-def quarantine_summary(connection: duckdb.DuckDBPyConnection, top: int = 3) -> list[SourceQuarantine]:
-    """Per source (in `audit.file_loads`): rows read and quarantined, answers set aside,
-    files rejected, and the `top` most frequent reasons for quarantined rows."""
-    if "file_loads" not in _tables(connection, "audit"):
-        return []
-    quarantined = _tables(connection, "quarantine")
-    summaries = []
-    for source, rows_read, files_rejected in connection.execute(
-        "select source, coalesce(sum(rows_read), 0), count(*) filter (where status = 'rejected') "
-        "from audit.file_loads group by source order by source"
-    ).fetchall():
-        rows = cells = 0
-        if source in quarantined:
-            rows, cells = connection.execute(
-                f"""
-                select
-                    count(distinct case when scope = 'row' then source_file || '/' || source_row end),
-                    count(*) filter (where scope = 'cell')
-                from quarantine."{source}"
-                """
-            ).fetchone()
-        summaries.append(
-            SourceQuarantine(
-                source, int(rows_read), rows, cells, int(files_rejected), _top_reasons(connection, source, top)
-            )
-        )
-    return summaries
-
-
 def data_warnings(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """The messages of `marts.data_warnings` (e.g. a member that stopped reporting)."""
     if "data_warnings" not in _tables(connection, "marts"):
@@ -153,19 +107,20 @@ def data_warnings(connection: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
-def summary_lines(connection: duckdb.DuckDBPyConnection, top: int = 3) -> list[str]:
-    """Short lines for the end of a run: files that loaded nothing, what each source set
-    aside and why, and the data warnings."""
-    lines = []
-    sources = quarantine_summary(connection, top)
-    for summary in sources:
-        for empty in files_without_clean_rows(connection, summary.source):
-            lines.append(f"NOTHING LOADED from {summary.source} file {empty.message}")
-    lines += [
-        f"Quarantine: {s.message}" for s in sources if s.rows_quarantined or s.files_rejected or s.cells_quarantined
+def attention_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """Lines for the end of a run: each file that was read but loaded nothing, with its top
+    reason, and each data warning."""
+    sources = []
+    if "file_loads" in _tables(connection, "audit"):
+        sources = [
+            s for (s,) in connection.execute("select distinct source from audit.file_loads order by 1").fetchall()
+        ]
+    lines = [
+        f"NOTHING LOADED from {source} file {empty.message}"
+        for source in sources
+        for empty in files_without_clean_rows(connection, source)
     ]
-    lines += [f"Warning: {message}" for message in data_warnings(connection)]
-    return lines
+    return lines + [f"Warning: {message}" for message in data_warnings(connection)]
 
 
 def step_failure_message(event) -> str:

@@ -1,27 +1,58 @@
-"""The dbt project as Dagster assets: models are assets, dbt tests are asset checks."""
+"""The dbt project as Dagster assets: models are assets grouped by layer, dbt tests are asset checks.
+
+Nothing happens at import: the manifest the assets are built from is prepared explicitly
+(`prepare_manifest`, which parses the project only when a file dbt reads has changed) by
+whoever builds the definitions.
+"""
 
 import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.assets import DUCKDB_POOL
-from orchestration.resources import PROJECT_ROOT, DuckDBWarehouse, ProjectPaths
+from orchestration.assets import DUCKDB_POOL, OWNERS, PUBLISH_GROUP
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.run_state import code_digest
+from orchestration.settings import DBT_PROJECT_DIR, Settings, settings
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 #: The dbt beside this interpreter, so the venv works without being activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+#: One target folder for every run (runs are serialised by the duckdb pool): dbt then reuses
+#: its partial parse, and the folder does not grow by a copy per run.
+RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "run"
+#: dbt unit tests check model logic on fixed inputs: they belong to CI (tests/), not to
+#: every nightly build, where they would cost ~15 s and test nothing about the data.
+NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+#: The layers of the dbt project (its model folders), each a group in the Dagster UI.
+LAYERS = ("staging", "intermediate", "marts")
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-# dbt reads the warehouse path from the environment (dbt_project/profiles.yml). Set it before
-# parsing too: a profile that differs between parse and run forces a full re-parse.
-os.environ.setdefault("COLLAB_HEALTH_WAREHOUSE", str(ProjectPaths.from_env().build_path))
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+@cache
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
@@ -36,92 +67,160 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in sources)
 
 
-def prepare_manifest() -> None:
-    """Parse the dbt project when its manifest is missing or out of date (a few seconds)."""
-    if manifest_is_stale(dbt_project):
-        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=dbt_project.target_path
-        ).wait()
+def prepare_manifest(project_settings: Settings | None = None) -> Path:
+    """The manifest the dbt assets are built from, parsed first when it is missing or out of
+    date (a few seconds). The parse sees the same profile as the runs will (the same
+    warehouse path), or dbt would parse everything again at the first run."""
+    project = dbt_project()
+    if manifest_is_stale(project):
+        os.environ.update((project_settings or settings()).dbt_environment())
+        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project.manifest_path
 
 
-prepare_manifest()
+class CollabHealthDbtTranslator(DagsterDbtTranslator):
+    """dbt models grouped by layer (their folder), owned by the project's team, and every dbt
+    test check described by what it tests."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 and fqn[1] in LAYERS:
+            return fqn[1]
+        return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return super().get_owners(dbt_resource_props) or list(OWNERS)
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"].get(unique_id, {})))
 
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def describe_test(node: Mapping[str, Any]) -> str:
+    """A one-line description of a dbt test: its own description, or what and where it tests."""
+    if node.get("description"):
+        return node["description"]
+    metadata = node.get("test_metadata") or {}
+    name = metadata.get("name") or node.get("name", "test")
+    kwargs = {k: v for k, v in (metadata.get("kwargs") or {}).items() if k != "model"}
+    column = kwargs.pop("column_name", None) or node.get("column_name")
+    arguments = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()) if v not in (None, "", [], {}))
+    where = f" on column {column}" if column else ""
+    return f"dbt test {name}{where}" + (f": {arguments}" if arguments else "")
 
 
-#: One target folder for every run (runs are serialised by the duckdb pool): dbt then reuses
-#: its partial parse, and the folder does not grow by a copy per run.
-RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "run"
-#: dbt unit tests check model logic on fixed inputs: they belong to CI (tests/), not to
-#: every nightly build, where they would cost ~15 s and test nothing about the data.
-NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+TRANSLATOR = CollabHealthDbtTranslator()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=DUCKDB_POOL)
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
-    """Staging, intermediate and mart models, built and tested with `dbt build`."""
-    os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
-    yield from dbt.cli(NIGHTLY_BUILD, context=context, target_path=RUN_TARGET_PATH).stream()
+def build_dbt_models(manifest: Path) -> AssetsDefinition:
+    """Every dbt model as an asset, built and tested by one `dbt build`."""
+
+    @dbt_assets(
+        manifest=manifest,
+        project=dbt_project(),
+        pool=DUCKDB_POOL,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_models",
+    )
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
+        """Staging, intermediate and mart models, built and tested with `dbt build`; row
+        counts and column schemas are read after the build (DuckDB has one writer)."""
+        os.environ.update(settings().dbt_environment(warehouse.path))
+        invocation = dbt.cli(NIGHTLY_BUILD, context=context, target_path=RUN_TARGET_PATH)
+        # DuckDB has one writer: the tables are measured once dbt has finished and let go.
+        events = list(invocation.stream())
+        yield from with_table_metadata(events, invocation.manifest, warehouse)
+
+    return dbt_models
 
 
-#: The analysts' documentation: dbt's static docs, one self-contained HTML file.
-DOCS_FILE_NAME = "collab_health_dbt_docs.html"
+def with_table_metadata(events: list, manifest: Mapping[str, Any], warehouse: DuckDBWarehouse) -> list:
+    """The dbt build's events, each model's with Dagster's standard table metadata: its column
+    schema (`dagster/column_schema`) and, for tables, its row count (`dagster/row_count`)."""
+    nodes = manifest.get("nodes", {})
+    with warehouse.connect(read_only=True) as connection:
+        columns: dict[tuple[str, str], list[TableColumn]] = {}
+        for schema, table, column, data_type in connection.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append(TableColumn(column, data_type.lower()))
+        measured = []
+        for event in events:
+            unique_id = event.metadata.get("unique_id") if isinstance(event, (Output, AssetMaterialization)) else None
+            node = nodes.get(getattr(unique_id, "value", unique_id))
+            if node is None:
+                measured.append(event)
+                continue
+            relation = (node["schema"], node["alias"])
+            metadata = {"dagster/column_schema": MetadataValue.table_schema(TableSchema(columns.get(relation, [])))}
+            if node["config"].get("materialized") != "view" and relation in columns:
+                count = connection.execute(f'select count(*) from "{relation[0]}"."{relation[1]}"').fetchone()[0]
+                metadata["dagster/row_count"] = count
+            measured.append(event.with_metadata({**event.metadata, **metadata}))
+    return measured
 
 
 def docs_path(paths: ProjectPaths) -> Path:
-    return Path(paths.data_dir) / "docs" / DOCS_FILE_NAME
+    return paths.folders.docs_file
 
 
-@asset(
-    key=["docs", "dbt_docs"],
-    deps=list(dbt_models.keys),
-    group_name="published",
-    kinds={"dbt", "html"},
-    pool=DUCKDB_POOL,
-    description="dbt docs (models, columns, tests, lineage) as one static HTML file for analysts.",
-)
-def dbt_docs(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths
-) -> MaterializeResult:
-    """`dbt docs generate --static`, copied to the data folder (written aside, then renamed).
-
-    The docs describe the dbt project and the tables' columns, not the night's data: when
-    the project's code and the warehouse's columns are what the existing docs were
-    generated from, they are kept (saving ~10 s a night)."""
-    destination = docs_path(paths)
-    stamp = destination.with_name(f".{destination.name}.source")
-    # What the docs show: the project's code, and every table and column the catalogue reads.
-    columns = warehouse.query(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns order by all"
+def build_dbt_docs(dbt_models: AssetsDefinition) -> AssetsDefinition:
+    @asset(
+        key=["docs", "dbt_docs"],
+        deps=list(dbt_models.keys),
+        group_name=PUBLISH_GROUP,
+        owners=list(OWNERS),
+        kinds={"dbt", "html"},
+        pool=DUCKDB_POOL,
+        description="dbt docs (models, columns, tests, lineage) as one static HTML file for analysts.",
     )
-    source = hashlib.sha256(f"{code_digest()}\n{columns}".encode()).hexdigest()
-    if destination.exists() and stamp.exists() and stamp.read_text() == source:
-        context.log.info(f"dbt docs unchanged (the dbt project has not changed): {destination}")
+    def dbt_docs(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, paths: ProjectPaths
+    ) -> MaterializeResult:
+        """`dbt docs generate --static`, copied to the data folder (written aside, then renamed).
+
+        The docs describe the dbt project and the tables' columns, not the night's data: when
+        the project's code and the warehouse's columns are what the existing docs were
+        generated from, they are kept (saving ~10 s a night)."""
+        destination = docs_path(paths)
+        stamp = destination.with_name(f".{destination.name}.source")
+        # What the docs show: the project's code, and every table and column the catalogue reads.
+        columns = warehouse.query(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns order by all"
+        )
+        source = hashlib.sha256(f"{code_digest()}\n{columns}".encode()).hexdigest()
+        if destination.exists() and stamp.exists() and stamp.read_text() == source:
+            context.log.info(f"dbt docs unchanged (the dbt project has not changed): {destination}")
+            return MaterializeResult(
+                metadata={
+                    "path": MetadataValue.path(str(destination)),
+                    "bytes": destination.stat().st_size,
+                    "regenerated": False,
+                }
+            )
+        os.environ.update(settings().dbt_environment(warehouse.path))
+        # The night's build already compiled every node into the run target: reuse it and only
+        # read the catalogue (about 8 s less than compiling again).
+        target = RUN_TARGET_PATH
+        reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
+        dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = destination.with_name(f".{destination.name}.writing")
+        shutil.copyfile(target / "static_index.html", staging)
+        os.replace(staging, destination)
+        stamp.write_text(source)
+        context.log.info(f"dbt docs for analysts: {destination}")
         return MaterializeResult(
             metadata={
                 "path": MetadataValue.path(str(destination)),
                 "bytes": destination.stat().st_size,
-                "regenerated": False,
+                "regenerated": True,
             }
         )
-    os.environ["COLLAB_HEALTH_WAREHOUSE"] = warehouse.path
-    # The night's build already compiled every node into the run target: reuse it and only
-    # read the catalogue (about 8 s less than compiling again).
-    target = RUN_TARGET_PATH
-    reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
-    dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.with_name(f".{destination.name}.writing")
-    shutil.copyfile(target / "static_index.html", staging)
-    os.replace(staging, destination)
-    stamp.write_text(source)
-    context.log.info(f"dbt docs for analysts: {destination}")
-    return MaterializeResult(
-        metadata={
-            "path": MetadataValue.path(str(destination)),
-            "bytes": destination.stat().st_size,
-            "regenerated": True,
-        }
-    )
+
+    return dbt_docs

@@ -1,4 +1,8 @@
-"""The one Dagster entry point: assets, checks, the nightly job and its schedule."""
+"""The one Dagster entry point: assets, checks, the nightly job, its schedule and the sensor.
+
+Importing this module does nothing but define: the definitions are built when Dagster (or
+`collab-health`) first asks for them, which is when the dbt manifest is prepared.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dagster import (
     Definitions,
     ScheduleDefinition,
     define_asset_job,
+    definitions,
     in_process_executor,
 )
 
@@ -22,15 +27,21 @@ from orchestration.assets import (
     pull_assets,
 )
 from orchestration.checks import build_checks
-from orchestration.dbt import dbt_docs, dbt_models, dbt_resource
-from orchestration.publish import collaboration_reports, published_warehouse
+from orchestration.dbt import build_dbt_docs, build_dbt_models, dbt_resource, prepare_manifest
+from orchestration.publish import build_publish_assets
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
+from orchestration.settings import Settings
+
+#: The code location's name (pyproject.toml [tool.dg.project]); runs started by
+#: `collab-health run` carry it so that the UI credits them to the job.
+CODE_LOCATION = "collab_health"
+NIGHTLY_JOB = "nightly"
 
 # One process for the whole run: DuckDB has one writer at a time anyway, and Great
 # Expectations (about 10 s to import) is then imported once, not once per check.
 nightly_job = define_asset_job(
-    "nightly",
+    NIGHTLY_JOB,
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
     description="Pull, clean, validate and model everything: the run that refreshes the warehouse.",
@@ -45,8 +56,10 @@ nightly_schedule = ScheduleDefinition(
 )
 
 
-def build_definitions() -> Definitions:
-    paths = ProjectPaths.from_env()
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    """Every asset, check, job, schedule and sensor, for the environment's settings."""
+    settings = settings or Settings.from_environ()
+    dbt_models = build_dbt_models(prepare_manifest(settings))
     return Definitions(
         assets=[
             *pull_assets,
@@ -58,20 +71,22 @@ def build_definitions() -> Definitions:
             clean_collaborations,
             clean_spc_settings,
             dbt_models,
-            dbt_docs,
-            published_warehouse,
-            collaboration_reports,
+            build_dbt_docs(dbt_models),
+            *build_publish_assets(dbt_models),
         ],
         asset_checks=build_checks(),
         jobs=[nightly_job, diagnostic_refresh_job],
         schedules=[nightly_schedule],
         sensors=[diagnostic_exports_sensor],
         resources={
-            "paths": paths,
-            "warehouse": DuckDBWarehouse(path=str(paths.build_path)),
+            "paths": ProjectPaths.from_settings(settings),
+            "warehouse": DuckDBWarehouse(path=str(settings.build_warehouse)),
             "dbt": dbt_resource(),
         },
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """What `dg dev` and the Dagster daemon load."""
+    return build_definitions()

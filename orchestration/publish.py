@@ -12,14 +12,18 @@ import os
 from pathlib import Path
 
 import duckdb
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets import DUCKDB_POOL
-from orchestration.dbt import RUN_TARGET_PATH, dbt_models
+from orchestration.assets import DUCKDB_POOL, OWNERS, PUBLISH_GROUP
+from orchestration.dbt import RUN_TARGET_PATH
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.run_state import forget_healthy_run
 
 PUBLISHED_SCHEMAS = ("marts", "audit", "quarantine")
+#: The DuckDB storage format the published file is written in: an older format than this
+#: DuckDB's own, so that analysts' tools on earlier DuckDB releases (the DuckDB command line,
+#: R, BI drivers) can open it. DuckDB reads it whatever its version.
+PUBLISHED_STORAGE_VERSION = "v1.2.0"
 
 
 def _fsync(path: Path) -> None:
@@ -28,6 +32,10 @@ def _fsync(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict[str, int]:
@@ -39,61 +47,72 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
     for leftover in (staging, staging.with_name(staging.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a run killed while publishing
     published: dict[str, int] = {}
-    with duckdb.connect(str(staging)) as connection:
-        escaped = str(build).replace("'", "''")
-        connection.execute(f"attach '{escaped}' as build (read_only)")
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{_quoted(staging)}' as staging (storage_version '{PUBLISHED_STORAGE_VERSION}')")
+        connection.execute(f"attach '{_quoted(build)}' as build (read_only)")
         tables = connection.execute(
             "select schema_name, table_name from duckdb_tables() "
             "where database_name = 'build' and schema_name in (select unnest(?)) order by 1, 2",
             [list(schemas)],
         ).fetchall()
         for schema, table in tables:
-            connection.execute(f'create schema if not exists "{schema}"')
-            connection.execute(f'create table "{schema}"."{table}" as select * from build."{schema}"."{table}"')
+            connection.execute(f'create schema if not exists staging."{schema}"')
+            connection.execute(f'create table staging."{schema}"."{table}" as select * from build."{schema}"."{table}"')
             published[f"{schema}.{table}"] = connection.execute(
-                f'select count(*) from "{schema}"."{table}"'
+                f'select count(*) from staging."{schema}"."{table}"'
             ).fetchone()[0]
         connection.execute("detach build")
-        connection.execute("checkpoint")
+        connection.execute("checkpoint staging")
+        connection.execute("detach staging")
     _fsync(staging)
     os.replace(staging, target)
     _fsync(target.parent)
     return published
 
 
-@asset(
-    key=["published", "warehouse"],
-    deps=list(dbt_models.keys),
-    group_name="publish",
-    kinds={"duckdb"},
-    pool=DUCKDB_POOL,
-)
-def published_warehouse(
-    context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse
-) -> MaterializeResult:
-    """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
-    swapped in whole once every model is built and every blocking check has passed."""
-    # Whatever runs this (CLI, schedule, sensor, UI), the last healthy run's record no longer
-    # describes what analysts see: the next `collab-health run` must not skip.
-    forget_healthy_run(Path(paths.data_dir))
-    published = publish_warehouse(Path(warehouse.path), paths.warehouse_path)
-    context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
-    return MaterializeResult(
-        metadata={"path": MetadataValue.path(str(paths.warehouse_path)), "tables": MetadataValue.json(published)}
+def build_publish_assets(dbt_models: AssetsDefinition) -> list[AssetsDefinition]:
+    """The published warehouse (after every dbt model) and the reports made from it."""
+
+    @asset(
+        key=["published", "warehouse"],
+        deps=list(dbt_models.keys),
+        group_name=PUBLISH_GROUP,
+        owners=list(OWNERS),
+        kinds={"duckdb"},
+        pool=DUCKDB_POOL,
     )
+    def published_warehouse(
+        context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse
+    ) -> MaterializeResult:
+        """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
+        swapped in whole once every model is built and every blocking check has passed."""
+        # Whatever runs this (CLI, schedule, sensor, UI), the last healthy run's record no longer
+        # describes what analysts see: the next `collab-health run` must not skip.
+        forget_healthy_run(Path(paths.data_dir))
+        published = publish_warehouse(Path(warehouse.path), paths.warehouse_path)
+        context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
+        return MaterializeResult(
+            metadata={"path": MetadataValue.path(str(paths.warehouse_path)), "tables": MetadataValue.json(published)}
+        )
 
+    @asset(
+        key=["reports", "collaboration_reports"],
+        deps=[published_warehouse],
+        group_name=PUBLISH_GROUP,
+        owners=list(OWNERS),
+        kinds={"html"},
+        description="One self-contained HTML report per collaboration, and an index, for system leads.",
+    )
+    def collaboration_reports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
+        """Render the reports from the published warehouse into the reports folder."""
+        from reports.build import build_reports
 
-@asset(
-    key=["reports", "collaboration_reports"],
-    deps=[published_warehouse],
-    group_name="publish",
-    kinds={"html"},
-    description="One self-contained HTML report per collaboration, and an index, for system leads.",
-)
-def collaboration_reports(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-    """Render the reports from the published warehouse into the reports folder."""
-    from reports.build import build_reports
+        reports = build_reports(
+            paths.warehouse_path, paths.reports_dir, run_results=RUN_TARGET_PATH / "run_results.json"
+        )
+        context.log.info(f"{len(reports.pages)} collaboration reports; index: {reports.index}")
+        return MaterializeResult(
+            metadata={"index": MetadataValue.path(str(reports.index)), "reports": len(reports.pages)}
+        )
 
-    reports = build_reports(paths.warehouse_path, paths.reports_dir, run_results=RUN_TARGET_PATH / "run_results.json")
-    context.log.info(f"{len(reports.pages)} collaboration reports; index: {reports.index}")
-    return MaterializeResult(metadata={"index": MetadataValue.path(str(reports.index)), "reports": len(reports.pages)})
+    return [published_warehouse, collaboration_reports]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +11,9 @@ import duckdb
 import polars as pl
 from dagster import ConfigurableResource
 
-from ingest.sources import SOURCE_VARIABLES, Source, is_url, load_sources
-from orchestration.run_state import project_dirs
+from ingest.sources import Source, is_url, load_sources
+from orchestration.settings import PROJECT_ROOT, Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The bundled synthetic exports: the only input the public demo pseudonymisation key may hash.
 SAMPLE_DIAGNOSTIC_EXPORTS = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -41,17 +39,19 @@ class ProjectPaths(ConfigurableResource):
     source_overrides: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
 
     @classmethod
-    def from_env(cls) -> ProjectPaths:
-        data_dir, config_dir = project_dirs()
+    def from_settings(cls, settings: Settings) -> ProjectPaths:
         return cls(
-            data_dir=str(data_dir),
-            config_dir=str(config_dir),
+            data_dir=str(settings.data_dir),
+            config_dir=str(settings.config_dir),
             source_overrides={
-                variable: _resolved_location(os.environ[variable])
-                for variable in SOURCE_VARIABLES.values()
-                if variable in os.environ
+                variable: _resolved_location(value) for variable, value in settings.source_overrides.items()
             },
         )
+
+    @property
+    def folders(self) -> Settings:
+        """Where things are under this resource's data and configuration folders."""
+        return Settings(data_dir=Path(self.data_dir), config_dir=Path(self.config_dir))
 
     def source(self, name: str) -> Source:
         return load_sources(Path(self.config_dir), self.source_overrides)[name]
@@ -64,22 +64,22 @@ class ProjectPaths(ConfigurableResource):
         ] and len(locations) == 1
 
     def landing(self, source: str) -> Path:
-        return Path(self.data_dir) / "landing" / source
+        return self.folders.landing(source)
 
     @property
     def warehouse_path(self) -> Path:
         """The published warehouse: the file analysts open, read-only. Replaced whole, atomically."""
-        return Path(self.data_dir) / "warehouse" / "collab_health.duckdb"
+        return self.folders.published_warehouse
 
     @property
     def reports_dir(self) -> Path:
         """The system leads' reports: one HTML file per collaboration and index.html."""
-        return Path(self.data_dir) / "reports"
+        return self.folders.reports_dir
 
     @property
     def build_path(self) -> Path:
         """The working warehouse the run builds into; never opened by analysts."""
-        return Path(self.data_dir) / "warehouse" / "build" / "collab_health.duckdb"
+        return self.folders.build_warehouse
 
 
 class DuckDBWarehouse(ConfigurableResource):

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from ingest.files import SUPPORTED_SUFFIXES
 from ingest.landing import PullError, resolve_location
-from ingest.sources import SOURCE_VARIABLES, is_url, load_sources
+from ingest.sources import is_url, load_sources
+from orchestration.settings import PROJECT_ROOT, Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The project's own files that shape a run's outputs.
 CODE = (
     "ingest",
@@ -44,17 +44,6 @@ CODE = (
     "dagster.yaml",
 )
 STATE_FILE = Path("state") / "last_healthy_run.json"
-#: Environment settings that change what a run does (the key is hashed separately).
-SETTINGS = ("COLLAB_HEALTH_MODE", "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT")
-
-
-def project_dirs(environ: dict[str, str] | None = None) -> tuple[Path, Path]:
-    """(data folder, configuration folder), from COLLAB_HEALTH_DATA_DIR and
-    COLLAB_HEALTH_CONFIG_DIR or the project's `var/` and `config/`."""
-    environ = os.environ if environ is None else environ
-    data_dir = Path(environ.get("COLLAB_HEALTH_DATA_DIR") or PROJECT_ROOT / "var").resolve()
-    config_dir = Path(environ.get("COLLAB_HEALTH_CONFIG_DIR") or PROJECT_ROOT / "config").resolve()
-    return data_dir, config_dir
 
 
 def _files(location: Path) -> list[Path]:
@@ -85,15 +74,14 @@ def code_digest(entries: tuple[str, ...] = CODE) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str | None:
+def fingerprint(settings: Settings) -> str | None:
     """The sha256 of everything a run reads, or None (meaning: just run) when a source is a
     URL or anything cannot be read or resolved; the run then reports the problem itself."""
-    environ = os.environ if environ is None else environ
+    config_dir = settings.config_dir
     digest = hashlib.sha256()
     try:
         _add_files(digest, "config", _files(config_dir), config_dir)
-        overrides = {v: environ[v] for v in SOURCE_VARIABLES.values() if v in environ}
-        for name, source in sorted(load_sources(config_dir, overrides).items()):
+        for name, source in sorted(load_sources(config_dir, settings.source_overrides).items()):
             digest.update(f"source {name}: {source.model_dump_json()}\0".encode())
             for location in source.locations:
                 if is_url(location):
@@ -102,10 +90,9 @@ def fingerprint(config_dir: Path, environ: dict[str, str] | None = None) -> str 
         digest.update(f"code:{code_digest()}\0".encode())
     except (OSError, ValueError, PullError):
         return None
-    for setting in SETTINGS:
-        digest.update(f"{setting}={environ.get(setting, '')}\0".encode())
-    key = environ.get("COLLAB_HEALTH_PSEUDONYM_KEY", "")
-    digest.update(b"key:" + hashlib.sha256(key.encode()).digest())
+    for setting, value in sorted(settings.run_shaping_values().items()):
+        digest.update(f"{setting}={value}\0".encode())
+    digest.update(b"key:" + hashlib.sha256(settings.pseudonym_key.encode()).digest())
     return digest.hexdigest()
 
 

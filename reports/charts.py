@@ -2,9 +2,11 @@
 
 An SPC chart in the Making Data Count style: the values joined by a line, the mean, the
 process limits, special-cause points marked by colour *and* shape (improvement: blue
-up-triangle; concern: orange down-triangle; neither-good-nor-bad: purple diamond), and the
-diagnostic waves' fieldwork shaded and labelled. Fonts are drawn as paths, so the SVG needs
-nothing from outside the file.
+up-triangle; concern: orange down-triangle; neither-good-nor-bad: purple diamond), the
+target as a red dashed line inside the axis, and the diagnostic waves' fieldwork shaded and
+labelled. Fonts are drawn as paths, so the SVG needs nothing from outside the file. The
+figure is FIGURE_WIDTH_PX wide at 100% zoom, so its smallest text (MIN_FONT_PT) is at least
+11 px there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 #: Making Data Count colours (NHS blue and orange, purple for neutral), text and grey.
-IMPROVEMENT, CONCERN, NEUTRAL, COMMON, TEXT = "#005EB8", "#ED8B00", "#330072", "#768692", "#212B32"
+IMPROVEMENT, CONCERN, NEUTRAL, COMMON, TEXT = "#005EB8", "#ED8B00", "#7C2855", "#768692", "#212B32"
+TARGET = "#D5281B"
+#: Chart size in inches (SVG points are 1/72 inch, CSS pixels 1/96): 8.4 in = 806 px wide.
+FIGURE_SIZE = (8.4, 2.55)
+FIGURE_WIDTH_PX = round(FIGURE_SIZE[0] * 96)
+#: The smallest text on a chart, in points: 8.5 pt = 11.3 px at 100% zoom.
+MIN_FONT_PT = 8.5
+MARKER_LABELS = {
+    "improvement": "special-cause improvement",
+    "concern": "special-cause concern",
+    "special_cause_neutral": "special cause (neither)",
+}
 MARKERS = {"improvement": ("^", IMPROVEMENT), "concern": ("v", CONCERN), "special_cause_neutral": ("D", NEUTRAL)}
 
 matplotlib.rcParams.update(
@@ -31,6 +44,9 @@ matplotlib.rcParams.update(
         "svg.hashsalt": "collab-health",  # stable element ids: the same data gives the same SVG
         "font.family": "DejaVu Sans",
         "font.size": 9,
+        "xtick.labelsize": MIN_FONT_PT,
+        "ytick.labelsize": MIN_FONT_PT,
+        "legend.fontsize": MIN_FONT_PT,
         "axes.edgecolor": COMMON,
         "axes.labelcolor": TEXT,
         "xtick.color": TEXT,
@@ -70,9 +86,28 @@ def _svg(figure: plt.Figure, title: str, description: str) -> str:
     )
 
 
-def spc_chart(points: list[Point], windows: list[Window], title: str, value_format: str, description: str) -> str:
-    """An XmR chart as inline SVG, with `description` as its alt text."""
-    figure, axes = plt.subplots(figsize=(9.6, 2.8), dpi=100)
+def y_limits(points: list[Point], target: float | None) -> tuple[float, float]:
+    """The value axis: every value, every limit and the target, with room above for the wave labels."""
+    shown = [p.value for p in points] + [v for p in points for v in (p.lower, p.upper) if v is not None]
+    shown += [target] if target is not None else []
+    low, high = min(shown), max(shown)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
+    return low - pad, high + pad * 3.5
+
+
+def spc_chart(
+    points: list[Point],
+    windows: list[Window],
+    title: str,
+    value_format: str,
+    description: str,
+    target: float | None = None,
+    target_label: str = "Target",
+    element_ids: str = "chart",
+) -> str:
+    """An XmR chart as inline SVG, with `description` as its alt text and `target` as a line
+    (the plot area and the target line carry ids starting with `element_ids`)."""
+    figure, axes = plt.subplots(figsize=FIGURE_SIZE, dpi=100)
     months = [p.month for p in points]
     # A gap of more than a month in the data breaks the lines instead of bridging it.
     broken = [
@@ -91,10 +126,20 @@ def spc_chart(points: list[Point], windows: list[Window], title: str, value_form
         return xs, ys
 
     axes.plot(*line([p.value for p in points]), color=COMMON, linewidth=1.2, marker="o", markersize=3, zorder=2)
-    for name, style in (("mean", "-"), ("lower", "--"), ("upper", "--")):
+    for name, style, label in (("mean", "-", "mean"), ("lower", "--", "process limits"), ("upper", "--", None)):
         values = [getattr(p, name) for p in points]
         if any(v is not None for v in values):
-            axes.plot(*line(values), color=TEXT, linestyle=style, linewidth=0.9, zorder=1)
+            axes.plot(*line(values), color=TEXT, linestyle=style, linewidth=0.9, zorder=1, label=label)
+    if target is not None:
+        axes.axhline(
+            target,
+            color=TARGET,
+            linestyle=(0, (5, 3)),
+            linewidth=1.4,
+            zorder=1,
+            label=target_label,
+            gid=f"{element_ids}-target-line",
+        )
     for signal, (marker, colour) in MARKERS.items():
         chosen = [p for p in points if p.signal == signal]
         if chosen:
@@ -105,20 +150,27 @@ def spc_chart(points: list[Point], windows: list[Window], title: str, value_form
                 s=42,
                 color=colour,
                 zorder=3,
-                label=signal.replace("_", " "),
+                label=MARKER_LABELS[signal],
             )
+    axes.set_ylim(*y_limits(points, target))
+    axes.patch.set_gid(f"{element_ids}-plot-area")  # the browser tests find the axis and the target line by these
     for window in windows:
-        axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.08, zorder=0)
+        axes.axvspan(window.start, window.end, color=IMPROVEMENT, alpha=0.10, zorder=0)
         axes.annotate(
-            window.label, (window.start, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color=TEXT, va="top"
+            window.label,
+            (window.start, 0.99),
+            xycoords=("data", "axes fraction"),
+            fontsize=MIN_FONT_PT,
+            color=TEXT,
+            va="top",
         )
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: format(v, value_format)))
     span = (months[-1].year - months[0].year) * 12 + months[-1].month - months[0].month + 1
-    axes.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, -(-span // 12))))
+    axes.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, -(-span // 9))))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes.spines[["top", "right"]].set_visible(False)
-    if any(p.signal in MARKERS for p in points):
-        axes.legend(loc="lower left", fontsize=7, frameon=False, ncol=3)
-    figure.autofmt_xdate(bottom=0.28)
-    figure.subplots_adjust(left=0.075, right=0.99, top=0.97)
+    # The legend sits under the axis, clear of the data.
+    if axes.get_legend_handles_labels()[0]:
+        figure.legend(loc="lower center", frameon=False, ncol=7, handlelength=1.8, columnspacing=1.2)
+    figure.subplots_adjust(left=0.085, right=0.99, top=0.97, bottom=0.26)
     return _svg(figure, title, description)

@@ -1,11 +1,11 @@
 """The run summary's data-quality lines (orchestration/data_quality.py), on a small
-warehouse written here: what each source set aside and why, and the files that loaded
-nothing."""
+warehouse written here: the files that loaded nothing, with their top reason, and the
+data warnings."""
 
 import duckdb
 import pytest
 
-from orchestration.data_quality import files_without_clean_rows, quarantine_summary, summary_lines
+from orchestration.data_quality import attention_lines, files_without_clean_rows
 
 pytestmark = pytest.mark.unit
 
@@ -70,23 +70,21 @@ def test_files_that_loaded_nothing_are_named_with_their_top_reason(warehouse):
     assert files_without_clean_rows(warehouse, "diagnostic_exports") == []
 
 
-def test_quarantine_per_source_with_the_top_reasons_row_numbers_blanked(warehouse):
-    summaries = {s.source: s for s in quarantine_summary(warehouse, top=2)}
-    ae = summaries["monthly_ae"]
-    assert (ae.rows_read, ae.rows_quarantined, ae.cells_quarantined, ae.files_rejected) == (13, 4, 0, 1)
-    assert [(r.reason, r.rows) for r in ae.top_reasons] == [
-        ("period is not of the form MSitAE-<MONTH>-<YEAR>", 3),
-        ("national total row: derived from the organisation rows, not stored", 1),
-    ]
-    diagnostic = summaries["diagnostic_exports"]
-    assert diagnostic.message == (
-        "diagnostic_exports: 2 of 5 rows quarantined, 1 answer set aside in kept rows. Top reasons: "
-        "superseded by a later submission from the same respondent (w1.csv row …) (2)"
+def test_attention_lines_name_files_that_loaded_nothing_then_the_warnings(warehouse):
+    warehouse.execute(
+        "insert into audit.file_loads values ('diagnostic_exports', 'w2.csv', 'f', 'loaded', 2, 0, 2, null)"
     )
-    lines = summary_lines(warehouse)
-    assert lines[:2] == [
+    warehouse.execute(
+        """insert into quarantine.diagnostic_exports values
+        ('w2.csv', 2, 'respondent_id', null, 'superseded by a later submission from the same respondent (w1.csv row 5)', 'row'),
+        ('w2.csv', 3, 'respondent_id', null, 'superseded by a later submission from the same respondent (w1.csv row 9)', 'row')"""
+    )
+    assert attention_lines(warehouse) == [
+        # The kept row's file and number differ: one kind of reason all the same.
+        "NOTHING LOADED from diagnostic_exports file w2.csv: all 2 rows quarantined, none loaded; "
+        "top reason: superseded by a later submission from the same respondent (2 rows)",
         "NOTHING LOADED from monthly_ae file header.csv: no data rows (a header only?), so nothing from it was loaded",
         "NOTHING LOADED from monthly_ae file tidy.csv: all 3 rows quarantined, none loaded; top reason: "
         "period is not of the form MSitAE-<MONTH>-<YEAR> (3 rows)",
+        "Warning: RAP has not reported m since September 2024: ...",
     ]
-    assert lines[-1] == "Warning: RAP has not reported m since September 2024: ..."

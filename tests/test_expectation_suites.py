@@ -4,7 +4,7 @@ expectations filter rows by a condition still sees the column the condition name
 import polars as pl
 import pytest
 
-from expectations.suites import load_suite_specs, validate
+from expectations.suites import SuiteSpec, load_suite_specs, validate
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +25,10 @@ def test_a_suite_reads_only_the_columns_it_names():
     assert "source_file" not in answers.columns
 
 
-def test_row_conditions_keep_every_column_and_blank_rows_are_excused():
+def test_row_conditions_read_the_columns_they_name_and_blank_rows_are_excused():
     spec = SPECS["raw_diagnostic_rows"]
-    assert spec.columns == ()  # `is_blank == False` may name any column: read them all
+    assert "is_blank" in spec.columns  # named by the suite's row conditions (GX condition objects)
+    assert "source_file" not in spec.columns
     rows = 60
     frame = pl.DataFrame(
         {
@@ -48,3 +49,14 @@ def test_row_conditions_keep_every_column_and_blank_rows_are_excused():
     assert outcome.success, outcome.failures
     # Without the row condition the blank lines would fail: the same rows, not excused.
     assert not validate(spec, frame.with_columns(is_blank=pl.lit(False))).success
+
+
+def test_a_string_row_condition_reads_every_column():
+    document = {"expectations": [{"type": "x", "kwargs": {"column": "a", "row_condition": "b > 1"}}]}
+    assert SuiteSpec("s", "clean", "t", ("clean", "t"), "", document).columns == ()
+    nested = {
+        "type": "and",
+        "conditions": [{"type": "comparison", "column": {"name": "c"}, "operator": ">", "parameter": 1}],
+    }
+    document = {"expectations": [{"type": "x", "kwargs": {"column": "a", "row_condition": nested}}]}
+    assert SuiteSpec("s", "clean", "t", ("clean", "t"), "", document).columns == ("a", "c")

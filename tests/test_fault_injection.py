@@ -31,7 +31,8 @@ MARTS = {
     "collaboration_health_by_organisation": ["collaboration_id", "wave", "organisation_code", "characteristic"],
     "outcome_linked_collaboration": ["collaboration_id", "wave", "metric_id"],
 }
-#: Where to kill a run: after this line of its output appears, and this many seconds later.
+#: Where to kill a run: after this line of its output appears (the runs are --verbose, so every
+#: log line and dbt's own lines are printed), and this many seconds later.
 KILL_POINTS = [
     ("collab-health: loading definitions", 0.0),
     ("rows read", 0.0),
@@ -54,7 +55,7 @@ def published(root: Path) -> Path:
 
 def start(env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run"],
+        [sys.executable, "-m", "orchestration.cli", "run", "--verbose"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -127,11 +128,18 @@ def assert_published_checks_pass(root: Path) -> None:
                 assert broken == 0, name
 
 
-def test_reader_during_run_and_determinism(project):
+@pytest.fixture(scope="module")
+def published_once(project):
+    """The tiny project after one healthy run has published its warehouse (shared by the
+    tests of this module, none of which depends on another having run)."""
     root, env = project
     code, output = run_to_end(env)
     assert code == 0, output[-3000:]
-    first = snapshot(root)
+    return root, env, snapshot(root)
+
+
+def test_reader_during_run_and_determinism(published_once):
+    root, env, first = published_once
     assert all(first.values())
 
     # A reader (an analyst, a BI tool) holds the published file open for the whole run.
@@ -148,31 +156,35 @@ def test_reader_during_run_and_determinism(project):
     assert snapshot(root) == first, "two runs on the same inputs must publish identical marts"
 
 
-def test_killed_runs_leave_the_published_warehouse_untouched(project):
-    root, env = project
-    before = snapshot(root)
+def test_killed_runs_leave_the_published_warehouse_untouched(published_once):
+    root, env, before = published_once
+    assert snapshot(root) == before
     assert shared_purpose_score(root) == 3.08  # the hand-worked value (test_nightly_job.py)
     # New inputs: a completed run would change the marts, so a half-publish would show.
     export = root / "sources" / "diagnostic" / "tiny_wave1.csv"
-    text = export.read_text(encoding="utf-8-sig")
+    original = export.read_bytes()
+    text = original.decode("utf-8-sig")
     assert "Strongly disagree,Disagree" in text  # p5's shared-purpose answers
     export.write_text(text.replace("Strongly disagree,Disagree", "Agree,Agree"), encoding="utf-8")
-    for marker, delay in KILL_POINTS:
-        run_and_kill(env, marker, delay)
+    try:
+        for marker, delay in KILL_POINTS:
+            run_and_kill(env, marker, delay)
+            assert_published_checks_pass(root)
+            assert snapshot(root) == before, f"published warehouse changed by a run killed at {marker!r} + {delay} s"
+
+        code, output = run_to_end(env)
+        assert code == 0, output[-3000:]
+        # The killed runs were found and tidied, so their pool slots did not block this one.
+        assert "had been killed; marked failed and its pool slots freed" in output
         assert_published_checks_pass(root)
-        assert snapshot(root) == before, f"published warehouse changed by a run killed at {marker!r} + {delay} s"
-
-    code, output = run_to_end(env)
-    assert code == 0, output[-3000:]
-    # The killed runs were found and tidied, so their pool slots did not block this one.
-    assert "had been killed; marked failed and its pool slots freed" in output
-    assert_published_checks_pass(root)
-    assert snapshot(root) != before
-    assert shared_purpose_score(root) == 3.71  # RF4: p4 2.5, p5 now 4.0 -> 3.25; (4.1667 + 3.25) / 2 = 3.708
+        assert snapshot(root) != before
+        assert shared_purpose_score(root) == 3.71  # RF4: p4 2.5, p5 now 4.0 -> 3.25; (4.1667 + 3.25) / 2 = 3.708
+    finally:
+        export.write_bytes(original)  # the project's inputs as the other tests expect them
 
 
-def test_no_secret_in_anything_the_runs_left(project):
-    root, _ = project
+def test_no_secret_in_anything_the_runs_left(published_once):
+    root, _, _ = published_once
     key = TINY_KEY.encode()
     scanned = 0
     for path in (root / "var").rglob("*"):

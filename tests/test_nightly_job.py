@@ -23,6 +23,7 @@ fieldwork in August) 140/200 = 0.70; September (follow-up) 160/200 = 0.80; chang
 import datetime as dt
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ import pytest
 from conftest import FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, write_tiny_ae
 from dagster import DagsterInstance
 
-from orchestration.dbt import DBT_EXECUTABLE, dbt_project
+from orchestration.dbt import DBT_EXECUTABLE, dbt_project, prepare_manifest
 from orchestration.definitions import build_definitions
 from orchestration.run_state import last_healthy_run, record_healthy_run
 
@@ -138,11 +139,11 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
 
     # The nightly build leaves dbt's unit tests out (they test model logic, not data); CI runs
     # every one of them here, against the warehouse the job just built.
-    unit_tests = [n for n in json.loads(dbt_project.manifest_path.read_text())["unit_tests"]]
+    unit_tests = [n for n in json.loads(prepare_manifest().read_text())["unit_tests"]]
     assert len(unit_tests) >= 19
     dbt = subprocess.run(
         [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--target-path", str(tiny_project / "dbt_target")],
-        cwd=dbt_project.project_dir,
+        cwd=dbt_project().project_dir,
         capture_output=True,
         text=True,
     )
@@ -197,7 +198,40 @@ def test_definitions_list_job_schedule_and_every_check():
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     suites = {p.stem for p in (Path(__file__).parent.parent / "expectations" / "suites").glob("*.json")}
     assert {f"ge_{s}" for s in suites} <= check_names
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    manifest = json.loads(prepare_manifest().read_text())
     dbt_tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
     assert len(dbt_tests) > 20
     assert dbt_tests <= check_names, sorted(dbt_tests - check_names)
+
+
+@pytest.mark.integration
+def test_the_asset_graph_is_grouped_by_stage_and_dbt_layer_owned_and_described():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert set(groups.values()) == {"landing", "clean", "staging", "intermediate", "marts", "publish"}
+    assert groups["staging/stg_diagnostic__answers"] == "staging"
+    assert groups["intermediate/int_outcome_windows"] == "intermediate"
+    assert groups["marts/collaboration_health"] == "marts"
+    assert {groups[k] for k in ("docs/dbt_docs", "published/warehouse", "reports/collaboration_reports")} == {"publish"}
+    assert all(graph.get(key).owners for key in graph.get_all_asset_keys())
+    descriptions = {key.name: graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    assert all(descriptions.values()), [name for name, text in descriptions.items() if not text]
+    band = next(
+        text for name, text in descriptions.items() if name.startswith("accepted_values_collaboration_health_band")
+    )
+    assert band.startswith("dbt test accepted_values on column band: values=")
+
+
+@pytest.mark.unit
+def test_importing_the_definitions_has_no_side_effects(tmp_path):
+    """Importing the definitions module runs no dbt and touches no file: the manifest is
+    prepared when the definitions are built."""
+    code = (
+        "import os, sys; os.environ['COLLAB_HEALTH_DATA_DIR'] = sys.argv[1]; "
+        "import orchestration.definitions; import orchestration.dbt as d; "
+        "assert d.dbt_project.cache_info().currsize == 0; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []

@@ -45,3 +45,36 @@ def test_sensor_runs_on_new_or_changed_content_only(tmp_path):
     assert isinstance(changed, RunRequest)
     assert changed.tags["changed_exports"] == "a_wave1.csv, b_wave1.xlsx"
     assert changed.run_key != first.run_key
+
+
+def test_first_tick_compares_with_what_was_published_and_launches_nothing_when_unchanged(tmp_path):
+    """Opening the UI for the first time (no cursor) on a project whose exports are the ones
+    the published warehouse was built from must not start a refresh."""
+    import duckdb
+
+    from ingest.files import sha256_file
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    export = folder / "a_wave1.csv"
+    export.write_text("Respondent ID\n1\n")
+    paths = ProjectPaths(
+        data_dir=str(tmp_path / "var"),
+        config_dir=str(tmp_path),
+        source_overrides={"COLLAB_HEALTH_DIAGNOSTIC_SOURCE": str(folder)},
+    )
+    paths.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(paths.warehouse_path)) as db:
+        db.execute("create schema audit")
+        db.execute("create table audit.file_loads (source varchar, source_file varchar, sha256 varchar)")
+        db.execute(
+            "insert into audit.file_loads values ('diagnostic_exports', 'a_wave1.csv', ?)", [sha256_file(export)]
+        )
+
+    first, cursor = tick(paths, None)
+    assert isinstance(first, SkipReason), first
+    assert "a_wave1.csv" in cursor  # the current state is recorded for the next tick
+
+    export.write_text("Respondent ID\n1\n2\n")
+    second, _ = tick(paths, cursor)
+    assert isinstance(second, RunRequest) and second.tags["changed_exports"] == "a_wave1.csv"

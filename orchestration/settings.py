@@ -1,0 +1,136 @@
+"""Every setting the project takes from the environment, and where its folders are.
+
+This module owns the ``COLLAB_HEALTH_*`` variables (and the default of ``DAGSTER_HOME``):
+the rest of the code asks it, never ``os.environ``. It imports neither Dagster nor dbt, so
+the command line can decide what to do (skip an unchanged run, refuse a bad setting)
+before paying for them.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``COLLAB_HEALTH_DATA_DIR`` | ``var`` | landing copies, warehouses, reports, docs, Dagster's state |
+| ``COLLAB_HEALTH_CONFIG_DIR`` | ``config`` | instruments, collaborations, sources, metrics, SPC |
+| ``COLLAB_HEALTH_<SOURCE>_SOURCE`` | from ``sources.yaml`` | one source's location |
+| ``COLLAB_HEALTH_PSEUDONYM_KEY`` | none | the secret key respondent ids are hashed with |
+| ``COLLAB_HEALTH_MODE`` | ``demo`` | ``demo`` or ``production`` (anything else is refused) |
+| ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``600MB`` | DuckDB's memory limit in the dbt build |
+| ``COLLAB_HEALTH_WAREHOUSE`` | (set by the pipeline) | the working warehouse dbt builds into |
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+PREFIX = "COLLAB_HEALTH_"
+MODES = ("demo", "production")
+#: ``COLLAB_HEALTH_<SOURCE>_SOURCE``: a source's location, overriding ``sources.yaml``.
+SOURCE_VARIABLE = re.compile(rf"{PREFIX}(?P<source>[A-Z0-9_]+)_SOURCE")
+#: The settings a run's outputs depend on (the key is fingerprinted separately, hashed).
+RUN_SHAPING = ("COLLAB_HEALTH_MODE", "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT")
+#: Telemetry off everywhere: Dagster, dbt (and anything honouring DO_NOT_TRACK), GE.
+TELEMETRY_OFF = {"DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    config_dir: Path
+    mode: str = "demo"
+    pseudonym_key: str = field(default="", repr=False)
+    duckdb_memory_limit: str = "600MB"
+    #: Source location overrides: ``COLLAB_HEALTH_<SOURCE>_SOURCE`` variable -> value.
+    source_overrides: Mapping[str, str] = field(default_factory=dict)
+    dagster_home: Path | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings in `environ` (the process environment by default)."""
+        environ = os.environ if environ is None else environ
+        data_dir = Path(environ.get(f"{PREFIX}DATA_DIR") or PROJECT_ROOT / "var").expanduser().resolve()
+        config_dir = Path(environ.get(f"{PREFIX}CONFIG_DIR") or PROJECT_ROOT / "config").expanduser().resolve()
+        mode = (environ.get(f"{PREFIX}MODE") or "demo").strip().lower()
+        if mode not in MODES:
+            raise SettingsError(
+                f"{PREFIX}MODE is {environ.get(f'{PREFIX}MODE')!r}; it must be one of: {', '.join(MODES)}"
+            )
+        home = environ.get("DAGSTER_HOME")
+        return cls(
+            data_dir=data_dir,
+            config_dir=config_dir,
+            mode=mode,
+            pseudonym_key=environ.get(f"{PREFIX}PSEUDONYM_KEY", ""),
+            duckdb_memory_limit=(environ.get(f"{PREFIX}DUCKDB_MEMORY_LIMIT") or "600MB").strip(),
+            source_overrides={name: value for name, value in environ.items() if SOURCE_VARIABLE.fullmatch(name)},
+            dagster_home=Path(home).expanduser().resolve() if home else None,
+        )
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def published_warehouse(self) -> Path:
+        """The file analysts open, read-only; replaced whole, atomically, by each healthy run."""
+        return self.data_dir / "warehouse" / "collab_health.duckdb"
+
+    @property
+    def build_warehouse(self) -> Path:
+        """The working warehouse a run builds into; never opened by analysts."""
+        return self.data_dir / "warehouse" / "build" / "collab_health.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def docs_file(self) -> Path:
+        return self.data_dir / "docs" / "collab_health_dbt_docs.html"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def lock_file(self) -> Path:
+        """One lock per data folder: held by a run from before Dagster's instance is opened."""
+        return self.data_dir / "collab-health.lock"
+
+    @property
+    def instance_dir(self) -> Path:
+        """Dagster's home: ``DAGSTER_HOME`` when set, else ``<data folder>/dagster``."""
+        return self.dagster_home or self.data_dir / "dagster"
+
+    def landing(self, source: str) -> Path:
+        return self.data_dir / "landing" / source
+
+    def run_shaping_values(self) -> dict[str, str]:
+        """The settings (other than the key) that change what a run builds."""
+        return {"COLLAB_HEALTH_MODE": self.mode, "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit}
+
+    def dbt_environment(self, warehouse: Path | str | None = None) -> dict[str, str]:
+        """What ``dbt_project/profiles.yml`` reads: the warehouse to build and DuckDB's limit."""
+        return {
+            f"{PREFIX}WAREHOUSE": str(warehouse or self.build_warehouse),
+            f"{PREFIX}DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            **TELEMETRY_OFF,
+        }
+
+
+def settings() -> Settings:
+    """The settings of this process's environment (read afresh: tests change it)."""
+    return Settings.from_environ()
+
+
+def telemetry_off() -> None:
+    """Turn telemetry off for this process and the tools it starts (unless set otherwise)."""
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
