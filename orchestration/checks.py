@@ -142,7 +142,7 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         ),
         pool=DUCKDB_POOL,
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
         rejected = warehouse.query(
             "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
             [source],
@@ -152,8 +152,6 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         # A reader's error names its file first; a bare one gets the name.
         problems = [error if error.startswith(name) else f"{name}: rejected: {error}" for name, error in rejected]
         problems += [e.message for e in empty]
-        for problem in problems:
-            context.log.error(f"{source}: {problem}")
         return AssetCheckResult(
             passed=not problems,
             severity=AssetCheckSeverity.ERROR,
@@ -190,13 +188,11 @@ def members_still_reporting_check() -> AssetChecksDefinition:
         ),
         pool=DUCKDB_POOL,
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
         warnings = warehouse.query(
             "select collaboration_id, org_code, metric_id, warning, last_period_reported, message "
             "from marts.data_warnings order by collaboration_id, org_code, metric_id, warning"
         )
-        for *_, message in warnings:
-            context.log.warning(message)
         return AssetCheckResult(
             passed=not warnings,
             severity=AssetCheckSeverity.WARN,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from orchestration.data_quality import REASON_KIND, attention_lines, step_failure_message
+from orchestration.data_quality import REASON_KIND, step_failure_message
 from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
 from orchestration.settings import PROJECT_ROOT, Settings, SettingsError, telemetry_off
 
@@ -144,21 +144,6 @@ def print_quarantine(warehouse_path: Path) -> None:
             print(f"    {n:>6,}  {reason}")
 
 
-def print_attention(warehouse_path: Path) -> None:
-    """Files that loaded nothing, and the data warnings (a member that stopped reporting)."""
-    import duckdb
-
-    if not warehouse_path.exists():
-        return
-    try:
-        with duckdb.connect(str(warehouse_path), read_only=True) as connection:
-            lines = attention_lines(connection)
-    except duckdb.Error:
-        return  # print_quarantine has said the warehouse cannot be read
-    for line in lines:
-        print(line)
-
-
 def run_nightly(force: bool = False, verbose: bool = False) -> int:
     started = time.monotonic()
     try:
@@ -244,7 +229,6 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
     # This run's quarantine: published with the marts when the run was healthy (a file no
     # writer holds), else in the working warehouse it built.
     print_quarantine(settings.published_warehouse if healthy else settings.build_warehouse)
-    print_attention(settings.published_warehouse if healthy else settings.build_warehouse)
     warehouse_path = settings.published_warehouse
     if warehouse_path.exists():
         note = "" if healthy else " (some may not have been rebuilt by this run)"
