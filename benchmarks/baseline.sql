@@ -780,7 +780,7 @@ select entity_type, entity_id, metric_id, period_month, numerator, denominator,
 from pooled;
 
 -- -------------------------------------------------------------------------------------
--- 7. SPC (XmR, Making Data Count) over every series
+-- 7. SPC (XmR) over every series, with the configured convention's rules (p_spc_settings)
 -- -------------------------------------------------------------------------------------
 create or replace temp table spc as
 with change_points as (
@@ -810,7 +810,10 @@ segmented as (
                 partition by entity_type, entity_id, metric_id order by period_month, is_point
                 rows between unbounded preceding and current row),
             min(case when is_point = 1 then period_month end) over (partition by entity_type, entity_id, metric_id)
-        ) as segment_start
+        ) as segment_start,
+        sum(is_point) over (
+            partition by entity_type, entity_id, metric_id order by period_month, is_point
+            rows between unbounded preceding and current row) as series_point_number
     from timeline
 ),
 sequenced as (
@@ -824,7 +827,8 @@ sequenced as (
 ),
 points as (
     select q.entity_type, q.entity_id, q.metric_id, q.period_month, q.value, q.segment_start,
-        cast(q.spc_points as integer) as spc_points, cast(q.point_number as integer) as point_number, q.previous_value,
+        cast(q.spc_points as integer) as spc_points, cast(q.point_number as integer) as point_number,
+        cast(q.series_point_number as integer) as series_point_number, q.previous_value,
         abs(q.value - q.previous_value) as moving_range,
         coalesce(q.segment_baseline, s.baseline_points) is null
             or q.point_number <= coalesce(q.segment_baseline, s.baseline_points) as in_baseline
@@ -841,16 +845,23 @@ centred as (
 screened as (
     select centred.*,
         case when s.screen_moving_range_outliers then avg(moving_range) filter (
-                where in_baseline and round(moving_range, 6) <= round(s.moving_range_outlier_multiplier * unscreened_mr_bar, 6)
+                where in_baseline and (
+                    round(moving_range, 6) < round(s.moving_range_outlier_multiplier * unscreened_mr_bar, 6)
+                    or (not s.moving_range_outlier_inclusive
+                        and round(moving_range, 6) = round(s.moving_range_outlier_multiplier * unscreened_mr_bar, 6)))
             ) over (partition by entity_type, entity_id, metric_id, segment_start)
             else unscreened_mr_bar end as mr_bar,
-        s.minimum_points, s.shift_points, s.trend_points, s.limit_multiplier, s.close_to_limit_fraction
+        s.minimum_points, s.shift_points, s.trend_points, s.limit_multiplier, s.close_to_limit_fraction,
+        s.two_of_three_counts_points_beyond_limits as beyond_limit_counts, s.conflicting_signals,
+        s.show_mean_below_minimum_points as show_mean,
+        s.rules_cross_recalculation = 'all' as side_runs_cross,
+        s.rules_cross_recalculation in ('all', 'trend_only') as trend_runs_cross
     from centred cross join p_spc_settings as s
 ),
 lines as (
     select screened.*,
         spc_points >= minimum_points and mr_bar is not null as has_limits,
-        case when spc_points >= minimum_points and mr_bar is not null then round(raw_mean, 6) end as spc_mean,
+        case when spc_points >= minimum_points or show_mean then round(raw_mean, 6) end as spc_mean,
         case when spc_points >= minimum_points and mr_bar is not null then round(raw_mean - limit_multiplier * mr_bar, 6) end as spc_lower,
         case when spc_points >= minimum_points and mr_bar is not null then round(raw_mean + limit_multiplier * mr_bar, 6) end as spc_upper,
         case when spc_points >= minimum_points and mr_bar is not null
@@ -859,42 +870,66 @@ lines as (
             then round(raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar, 6) end as spc_upper_close
     from screened
 ),
+-- only points with limits take part in the rules, each against its own segment's lines
 sided as (
     select lines.*,
-        case when value > spc_mean then 1 when value < spc_mean then -1 else 0 end as side,
-        case when previous_value is null then 0 when value > previous_value then 1 when value < previous_value then -1 else 0 end
-            as direction,
-        case when value > spc_upper_close then 1 else 0 end as beyond_upper_close,
-        case when value < spc_lower_close then 1 else 0 end as beyond_lower_close
+        case when not has_limits then 0 when value > spc_mean then 1 when value < spc_mean then -1 else 0 end as side,
+        case when value > spc_upper_close and (beyond_limit_counts or value <= spc_upper) then 1 else 0 end as close_high,
+        case when value < spc_lower_close and (beyond_limit_counts or value >= spc_lower) then 1 else 0 end as close_low
     from lines
 ),
+-- the runs are found over the whole series; a neighbour in another segment belongs to the
+-- run only when the rules cross a recalculation
 neighbours as (
     select sided.*,
-        lag(side) over w as previous_side, lead(side) over w as next_side,
-        lag(direction) over w as previous_direction, lead(direction) over w as next_direction,
-        sum(beyond_upper_close) over (w rows between 2 preceding and 2 following) as upper_close_nearby,
-        sum(beyond_lower_close) over (w rows between 2 preceding and 2 following) as lower_close_nearby
+        lag(segment_start) over w as prev_seg, lag(segment_start, 2) over w as prev2_seg, lead(segment_start) over w as next_seg,
+        lag(side) over w as prev_side_s, lead(side) over w as next_side_s,
+        lag(value) over w as prev_value, lag(value, 2) over w as prev2_value, lead(value) over w as next_value,
+        lag(has_limits) over w as prev_limits, lag(has_limits, 2) over w as prev2_limits, lead(has_limits) over w as next_limits,
+        sum(side) over (w rows between 2 preceding and current row) as side_sum_3,
+        sum(close_high) over (w rows between 2 preceding and current row) as close_high_3,
+        sum(close_low) over (w rows between 2 preceding and current row) as close_low_3
     from sided
-    window w as (partition by entity_type, entity_id, metric_id, segment_start order by period_month)
+    window w as (partition by entity_type, entity_id, metric_id order by period_month)
+),
+linked as (
+    select neighbours.*,
+        case when prev_seg = segment_start or side_runs_cross then prev_side_s end as previous_side,
+        case when next_seg = segment_start or side_runs_cross then next_side_s end as next_side,
+        (prev2_seg = segment_start or (prev2_seg is not null and side_runs_cross)) and side_sum_3 = 3 and close_high_3 >= 2
+            as high_window,
+        (prev2_seg = segment_start or (prev2_seg is not null and side_runs_cross)) and side_sum_3 = -3 and close_low_3 >= 2
+            as low_window,
+        case when not has_limits or not coalesce(prev_limits, false) or (prev_seg <> segment_start and not trend_runs_cross) then 0
+            else sign(value - prev_value) end as direction,
+        case when prev_seg is null then null
+            when not prev_limits or not coalesce(prev2_limits, false) or (prev2_seg <> prev_seg and not trend_runs_cross) then 0
+            else sign(prev_value - prev2_value) end as previous_direction,
+        case when next_seg is null then null
+            when not has_limits or not next_limits or (next_seg <> segment_start and not trend_runs_cross) then 0
+            else sign(next_value - value) end as next_direction
+    from neighbours
 ),
 -- runs of one side / one direction as gaps and islands (running max of run starts, running
 -- min of run ends)
 runs as (
-    select neighbours.*,
-        max(case when previous_side is null or previous_side <> side then point_number end)
+    select linked.*,
+        max(case when previous_side is null or previous_side <> side then series_point_number end)
             over (w rows between unbounded preceding and current row) as side_run_first,
-        min(case when next_side is null or next_side <> side then point_number end)
+        min(case when next_side is null or next_side <> side then series_point_number end)
             over (w rows between current row and unbounded following) as side_run_last,
-        max(case when previous_direction is null or previous_direction <> direction then point_number end)
+        bool_or(high_window) over (w rows between current row and 2 following) as high_window_nearby,
+        bool_or(low_window) over (w rows between current row and 2 following) as low_window_nearby,
+        max(case when previous_direction is null or previous_direction <> direction then series_point_number end)
             over (w rows between unbounded preceding and current row) as direction_run_first,
-        min(case when next_direction is null or next_direction <> direction then point_number end)
+        min(case when next_direction is null or next_direction <> direction then series_point_number end)
             over (w rows between current row and unbounded following) as direction_run_last,
-        min(case when direction = 1 and (next_direction is null or next_direction <> 1) then point_number end)
+        min(case when direction = 1 and (next_direction is null or next_direction <> 1) then series_point_number end)
             over (w rows between 1 following and unbounded following) as up_run_end_after,
-        min(case when direction = -1 and (next_direction is null or next_direction <> -1) then point_number end)
+        min(case when direction = -1 and (next_direction is null or next_direction <> -1) then series_point_number end)
             over (w rows between 1 following and unbounded following) as down_run_end_after
-    from neighbours
-    window w as (partition by entity_type, entity_id, metric_id, segment_start order by period_month)
+    from linked
+    window w as (partition by entity_type, entity_id, metric_id order by period_month)
 ),
 rules as (
     select runs.*,
@@ -904,14 +939,14 @@ rules as (
         has_limits and side = -1 and side_run_last - side_run_first + 1 >= shift_points as shift_below,
         has_limits and (
             (direction = 1 and direction_run_last - direction_run_first + 1 >= trend_points - 1)
-            or (direction <> 1 and next_direction = 1 and up_run_end_after - point_number >= trend_points - 1)
+            or (direction <> 1 and next_direction = 1 and up_run_end_after - series_point_number >= trend_points - 1)
         ) as trend_up,
         has_limits and (
             (direction = -1 and direction_run_last - direction_run_first + 1 >= trend_points - 1)
-            or (direction <> -1 and next_direction = -1 and down_run_end_after - point_number >= trend_points - 1)
+            or (direction <> -1 and next_direction = -1 and down_run_end_after - series_point_number >= trend_points - 1)
         ) as trend_down,
-        has_limits and beyond_upper_close = 1 and upper_close_nearby >= 2 as two_of_three_high,
-        has_limits and beyond_lower_close = 1 and lower_close_nearby >= 2 as two_of_three_low
+        close_high = 1 and high_window_nearby as two_of_three_high,
+        close_low = 1 and low_window_nearby as two_of_three_low
     from runs
 ),
 flagged as (
@@ -921,20 +956,32 @@ flagged as (
         coalesce(trend_up, false) as f_trend_up, coalesce(trend_down, false) as f_trend_down,
         coalesce(two_of_three_high, false) as f_two_of_three_high, coalesce(two_of_three_low, false) as f_two_of_three_low
     from rules
+),
+sides as (
+    select flagged.*,
+        f_above_upper_limit or f_shift_above or f_trend_up or f_two_of_three_high as high_side,
+        f_below_lower_limit or f_shift_below or f_trend_down or f_two_of_three_low as low_side,
+        -- the first rule's side: beyond a limit, trend (a point in both trends: the next step's), two of three, shift
+        case when f_above_upper_limit then 1 when f_below_lower_limit then -1
+            when f_trend_up and f_trend_down then next_direction when f_trend_up then 1 when f_trend_down then -1
+            when f_two_of_three_high then 1 when f_two_of_three_low then -1
+            when f_shift_above then 1 when f_shift_below then -1 else 0 end as first_rule_side
+    from flagged
 )
 select
     f.entity_type, f.entity_id, f.metric_id, f.period_month, f.segment_start, f.spc_points,
     f.spc_mean, f.spc_lower, f.spc_upper, f.spc_lower_close, f.spc_upper_close,
     case
         when not f.has_limits then null
-        when not (f_above_upper_limit or f_shift_above or f_trend_up or f_two_of_three_high)
-            and not (f_below_lower_limit or f_shift_below or f_trend_down or f_two_of_three_low) then 'common_cause'
-        when m.polarity = 'higher_is_better' and not (f_below_lower_limit or f_shift_below or f_trend_down or f_two_of_three_low)
+        when not f.high_side and not f.low_side then 'common_cause'
+        when coalesce(m.polarity, 'neutral') not in ('higher_is_better', 'lower_is_better') then 'special_cause_neutral'
+        when f.conflicting_signals = 'first_rule' then
+            case when f.first_rule_side = (case when m.polarity = 'higher_is_better' then 1 else -1 end)
+                then 'improvement' else 'concern' end
+        when f.high_side and f.low_side then f.conflicting_signals
+        when (f.high_side and m.polarity = 'higher_is_better') or (f.low_side and m.polarity = 'lower_is_better')
             then 'improvement'
-        when m.polarity = 'lower_is_better' and not (f_above_upper_limit or f_shift_above or f_trend_up or f_two_of_three_high)
-            then 'improvement'
-        when m.polarity in ('higher_is_better', 'lower_is_better') then 'concern'
-        else 'special_cause_neutral'
+        else 'concern'
     end as spc_signal,
     -- the rules that fired, alphabetical, comma-separated
     case when f.has_limits then nullif(concat_ws(',',
@@ -955,7 +1002,7 @@ select
             case when f.spc_upper < m.target_value then 'consistently_pass'
                  when f.spc_lower > m.target_value then 'consistently_fail' else 'hit_and_miss' end
     end as spc_assurance
-from flagged as f
+from sides as f
 left join metrics as m on m.metric_id = f.metric_id;
 
 -- -------------------------------------------------------------------------------------

@@ -4,15 +4,17 @@
 
 Generates one export of the core instrument (deterministic; synthetic respondents spread
 over real trust codes), then times reading it (decode, tokenise, map answers,
-pseudonymise, quarantine) and combining it. Prints numbers; asserts nothing.
+pseudonymise, quarantine) and combining it, and prints the process's peak memory (RSS
+high-water mark; the export is written as a stream, so the peak is the ingest's). Prints
+numbers; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import io
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -31,8 +33,11 @@ ORGS = ["R1H", "RF4", "RQX", "RAL", "RAP", "RKE", "RRV", "RJ1", "RJ2", "RJZ"]
 def large_export(path: Path, respondents: int, seed: int = 7) -> None:
     codebook = load_codebook(DEFAULT_CODEBOOKS / "collab_health_core.yaml")
     rng = random.Random(seed)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        _write_rows(csv.writer(handle, lineterminator="\r\n"), codebook, rng, respondents)
+
+
+def _write_rows(writer, codebook, rng: random.Random, respondents: int) -> None:
     writer.writerow(export_headers(codebook))
     for n in range(respondents):
         latent = rng.uniform(2.0, 4.5)
@@ -48,7 +53,11 @@ def large_export(path: Path, respondents: int, seed: int = 7) -> None:
             + [_answer(rng, codebook, latent, item.reverse) for item in codebook.items]
             + [""]
         )
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
 def main() -> None:
@@ -63,6 +72,7 @@ def main() -> None:
         large_export(path, args.respondents)
         generated = time.perf_counter() - started
         size_mb = path.stat().st_size / 1e6
+        before = peak_rss_mb()
 
         started = time.perf_counter()
         result = read_diagnostic_export(path, codebooks, b"benchmark-key", matcher)
@@ -76,6 +86,8 @@ def main() -> None:
     print(f"read:    {read_seconds:6.2f} s")
     print(f"combine: {combine_seconds:6.2f} s")
     print(f"total:   {total:6.2f} s  ->  {result.rows_read / total:,.0f} rows/s")
+    peak = peak_rss_mb()
+    print(f"peak memory: {peak:,.0f} MB ({peak / size_mb:.1f}x the file; {before:,.0f} MB before reading)")
     print(
         f"rows: {result.rows_read:,} read, {tables['diagnostic_respondents'].height:,} clean, "
         f"{result.rows_quarantined:,} quarantined; {tables['diagnostic_answers'].height:,} answers"

@@ -8,8 +8,10 @@ work folder and reused while the scale and seed match), then run ``collab-health
 fresh process on an empty data folder (the full nightly run), then again with nothing
 changed (the unchanged rerun). Each run's wall time and peak memory (resident set of the
 process and its children, such as dbt, sampled every 0.1 s) is split by stage from the
-Dagster event log. The hand-written DuckDB baseline (benchmarks/baseline.sql) then computes
-the same collaboration_health and system_metrics straight from the generated files.
+Dagster event log. Then a second full run (``--force``) on the same inputs, whose published
+tables are compared with the first run's, row for row (the count of differing rows must be
+0: same inputs, same marts). The hand-written DuckDB baseline (benchmarks/baseline.sql) then
+computes the same collaboration_health and system_metrics straight from the generated files.
 
 Prints a table; asserts nothing. Stage targets are the issue's (scale 1, 2 cores): full run
 <= 60 s, unchanged rerun <= 15 s, peak memory <= 1.5 GB, data-proportional part <= 3x baseline.
@@ -94,13 +96,13 @@ class MemorySampler(threading.Thread):
         return self.samples
 
 
-def measure_run(output: Path, started: float) -> int:
+def measure_run(output: Path, started: float, force: bool = False) -> int:
     """Run the nightly job here and write each stage's seconds and peak bytes to `output`."""
     sampler = MemorySampler()
     sampler.start()
     from orchestration.cli import run_nightly
 
-    code = run_nightly()
+    code = run_nightly(force)
     finished = time.time()
     samples = sampler.stop()
 
@@ -165,8 +167,8 @@ def measure_run(output: Path, started: float) -> int:
 # --- the benchmark (parent process) -------------------------------------------------------
 
 
-def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
-    """One nightly run in a fresh process; its measurements."""
+def run_job(config_dir: Path, data_dir: Path, label: str, force: bool = False) -> dict:
+    """One nightly run in a fresh process (`force`: even when nothing changed); its measurements."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     stats = data_dir.parent / f"{label}.json"
     log = data_dir.parent / f"{label}.log"
@@ -183,7 +185,15 @@ def run_job(config_dir: Path, data_dir: Path, label: str) -> dict:
         environment.pop(name, None)
     with open(log, "w") as handle:
         completed = subprocess.run(
-            [sys.executable, __file__, "--measure-run", str(stats), "--started", repr(time.time())],
+            [
+                sys.executable,
+                __file__,
+                "--measure-run",
+                str(stats),
+                "--started",
+                repr(time.time()),
+                *(["--force"] if force else []),
+            ],
             env=environment,
             cwd=ROOT,
             stdout=handle,
@@ -234,7 +244,29 @@ def _gb(value: int) -> str:
     return f"{value / 2**30:.2f}"
 
 
-def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: float, comparison: dict) -> None:
+def compare_runs(first: Path, second: Path) -> dict:
+    """How the published tables (marts, audit minus timestamps, quarantine) of two runs differ."""
+    from orchestration.warehouse_diff import compare_warehouses
+
+    compared, differences = compare_warehouses(first, second)
+    return {
+        "tables": len(compared),
+        "differing_rows": sum(d.differing_rows for d in differences),
+        "differing_marts_rows": sum(d.differing_rows for d in differences if d.table.startswith("marts.")),
+        "differences": [d.describe() for d in differences],
+    }
+
+
+def print_table(
+    factor: float,
+    inputs: dict,
+    full: dict,
+    rerun: dict,
+    baseline: float,
+    comparison: dict,
+    second: dict | None = None,
+    determinism: dict | None = None,
+) -> None:
     """The stage table of one scale, in Markdown."""
     print()
     print(
@@ -270,6 +302,16 @@ def print_table(factor: float, inputs: dict, full: dict, rerun: dict, baseline: 
             f"Baseline vs marts.{table}: {report['pipeline_rows']:,} rows; differing {report['differing']}, "
             f"missing {report['missing']}, extra {report['extra']}"
         )
+    if second and determinism:
+        print()
+        print(
+            f"Second full run on the same inputs (forced): {second['seconds']:.1f} s. Its published tables "
+            f"against the first run's ({determinism['tables']} tables): "
+            f"{determinism['differing_marts_rows']} differing rows in the marts, "
+            f"{determinism['differing_rows']} in all; {len(determinism['differences'])} tables differ."
+        )
+        for difference in determinism["differences"]:
+            print(f"  {difference[:500]}")
 
 
 def data_proportional_seconds(run: dict) -> float:
@@ -306,8 +348,15 @@ def benchmark_scale(factor: float, work_dir: Path) -> dict:
     full = run_job(folder / "config", data_dir, "full")
     print(f"scale {factor:g}: unchanged rerun ...", flush=True)
     rerun = run_job(folder / "config", data_dir, "rerun")
+    published = data_dir / "warehouse" / "collab_health.duckdb"
+    first_published = runs / "first_run.duckdb"
+    shutil.copyfile(published, first_published)
+    print(f"scale {factor:g}: second full run (forced), to compare with the first ...", flush=True)
+    second = run_job(folder / "config", data_dir, "second", force=True)
+    determinism = compare_runs(first_published, published)
+    first_published.unlink()
     print(f"scale {factor:g}: hand-written baseline ...", flush=True)
-    baseline, comparison = run_baseline(folder, data_dir / "warehouse" / "collab_health.duckdb")
+    baseline, comparison = run_baseline(folder, published)
     return {
         "factor": factor,
         "inputs": inputs,
@@ -315,6 +364,8 @@ def benchmark_scale(factor: float, work_dir: Path) -> dict:
         "rerun": rerun,
         "baseline": baseline,
         "comparison": comparison,
+        "second": second,
+        "determinism": determinism,
     }
 
 
@@ -324,9 +375,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--measure-run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_run:
-        sys.exit(measure_run(args.measure_run, args.started))
+        sys.exit(measure_run(args.measure_run, args.started, args.force))
     results = [benchmark_scale(factor, args.work_dir) for factor in args.scales]
     for result in results:
         print_table(**result)

@@ -7,7 +7,8 @@
    times reading and combining them, and turning them into metric values.
 2. SPC: a series table of years x 12 months x organisations x metrics points (a noisy
    random walk per series, deterministic), then times the SPC model's SQL, compiled by dbt
-   from `int_system_metrics__spc`, in DuckDB.
+   from `int_system_metrics__spc` (as `collab-health spc` runs it), in DuckDB, with the
+   default convention's rules.
 
 Prints numbers; asserts nothing.
 """
@@ -17,10 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
 import random
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +30,11 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
+from ingest.layouts import load_layout  # noqa: E402
 from ingest.metric_catalogue import load_metric_catalogue, source_metric_values  # noqa: E402
-from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae  # noqa: E402
+from ingest.publication import combine_publications, read_publication  # noqa: E402
+from ingest.spc_settings import CHANGE_POINTS_SCHEMA, SpcSettings  # noqa: E402
+from orchestration.spc_command import compiled_spc_model, load_model_inputs  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "nhs" / "monthly_ae" / "Monthly-AE-December-2024.csv"
 MONTHS = [
@@ -101,48 +102,18 @@ def series_table(years: int, organisations: int, metrics: int) -> pl.DataFrame:
     )
 
 
-def compiled_spc_sql(folder: Path) -> str:
-    """The SPC model's SQL as dbt compiles it, against a scratch warehouse in `folder` (so
-    neither the project's warehouse nor a running job is touched)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    target = folder / "dbt_target"
-    subprocess.run(
-        [str(dbt), "compile", "--select", "int_system_metrics__spc", "--quiet", "--target-path", str(target)],
-        cwd=ROOT / "dbt_project",
-        check=True,
-        capture_output=True,
-        env={**os.environ, "COLLAB_HEALTH_WAREHOUSE": str(folder / "scratch.duckdb")},
-    )
-    return next(target.rglob("int_system_metrics__spc.sql")).read_text()
-
-
 def benchmark_spc(years: int, organisations: int, metrics: int) -> None:
     series = series_table(years, organisations, metrics)
+    metric_config = pl.DataFrame(
+        {"metric_id": [f"m{i:02d}" for i in range(metrics)], "polarity": "higher_is_better", "target_value": 0.8}
+    )
+    change_points = pl.DataFrame(schema=CHANGE_POINTS_SCHEMA)
+    model = compiled_spc_model()  # the model's SQL as dbt compiles it (as `collab-health spc` runs it)
     with tempfile.TemporaryDirectory() as folder:
-        sql = compiled_spc_sql(Path(folder))
         db = duckdb.connect(str(Path(folder) / "bench.duckdb"))
-        db.execute("create schema intermediate; create schema staging")
-        db.register("series", series.to_arrow())
-        db.execute("create table intermediate.int_system_metrics__series as select * from series")
-        db.execute(
-            "create table staging.stg_config__metrics as select 'm' || lpad(cast(i as varchar), 2, '0') as metric_id, "
-            "'higher_is_better' as polarity, 0.8 as target_value, true as is_poolable from range(?) t(i)",
-            [metrics],
-        )
-        db.execute(
-            "create table staging.stg_config__spc_settings as select 13 as minimum_points, 6 as shift_points, "
-            "6 as trend_points, 2.66 as limit_multiplier, 2/3 as close_to_limit_fraction, "
-            "false as screen_moving_range_outliers, 3.267 as moving_range_outlier_multiplier, "
-            "cast(null as integer) as baseline_points"
-        )
-        db.execute(
-            "create table staging.stg_config__spc_change_points (metric_id varchar, entity_type varchar, "
-            "entity_id varchar, change_month date, baseline_points integer, reason varchar)"
-        )
-        # The compiled SQL names the scratch database; run it against this one instead.
-        sql = re.sub(r'"scratch"\.', "", sql)
+        load_model_inputs(db, model, series, metric_config, SpcSettings().rules, change_points)
         started = time.perf_counter()
-        db.execute(f"create table spc as {sql}")
+        db.execute(f"create table spc as {model.sql}")
         elapsed = time.perf_counter() - started
         signals = db.sql("select spc_signal, count(*) from spc group by 1 order by 1").fetchall()
     points = series.height
@@ -160,8 +131,9 @@ def benchmark_reader(years: int, organisations: int) -> None:
         rows = write_ae_files(folder, years, organisations)
         files = sorted(folder.glob("*.csv"))
         started = time.perf_counter()
-        results = [read_monthly_ae(path) for path in files]
-        tables, _ = combine_monthly_ae(results)
+        layout = load_layout(ROOT / "config" / "layouts" / "monthly_ae.yaml")
+        results = [read_publication(path, layout) for path in files]
+        tables, _ = combine_publications(layout)(results)
         read = time.perf_counter() - started
         started = time.perf_counter()
         values = source_metric_values(tables["monthly_ae"], "monthly_ae", catalogue)

@@ -48,6 +48,32 @@ class SuiteSpec:
             named += _condition_columns(condition)
         return tuple(dict.fromkeys(named))
 
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the suite parameters (``{"$PARAMETER": name}``) its expectations take:
+        bounds that come from the configuration, not from the suite file."""
+        return tuple(
+            dict.fromkeys(
+                value["$PARAMETER"]
+                for expectation in self.document["expectations"]
+                for value in expectation["kwargs"].values()
+                if isinstance(value, dict) and "$PARAMETER" in value
+            )
+        )
+
+
+def codebook_parameters(codebooks) -> dict[str, float]:
+    """Suite parameters from the instrument codebooks: the range any answer (on its item's
+    scale) and any score (on its instrument's scale) may take. No hidden cap: an
+    instrument on a 0-100 scale passes as soon as its codebook says so."""
+    answers = [codebook.answer_range for codebook in codebooks]
+    return {
+        "answer_value_min": min(low for low, _ in answers),
+        "answer_value_max": max(high for _, high in answers),
+        "score_value_min": min(codebook.scale.min for codebook in codebooks),
+        "score_value_max": max(codebook.scale.max for codebook in codebooks),
+    }
+
 
 def _condition_columns(condition: Any) -> list[str]:
     """The columns a GX row condition (as JSON) names, however its conditions are nested."""
@@ -114,8 +140,12 @@ def prepare_in_background() -> threading.Thread:
     return thread
 
 
-def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:
-    """Validate a polars frame against a suite (converted to pandas through Arrow)."""
+def validate(spec: SuiteSpec, frame: pl.DataFrame, parameters: dict[str, Any] | None = None) -> ValidationOutcome:
+    """Validate a polars frame against a suite (converted to pandas through Arrow), with
+    values for the suite's parameters."""
+    missing = sorted(set(spec.parameters) - set(parameters or {}))
+    if missing:
+        raise ValueError(f"suite {spec.name}: no value for its parameters {', '.join(missing)}")
     gx, context = _context()
     suite = gx.ExpectationSuite(name=spec.name, expectations=spec.document["expectations"])
     if len(suite.expectations) != len(spec.document["expectations"]):
@@ -131,7 +161,7 @@ def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:
     frame = frame.select([c for c in frame.columns if c in spec.columns] or frame.columns)
     frame = frame.with_columns(pl.col(pl.String).cast(pl.Categorical))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_arrow().to_pandas()})
-    result = batch.validate(suite)
+    result = batch.validate(suite, expectation_parameters=dict(parameters or {}))
     failures = [
         {
             "expectation": r.expectation_config.type,

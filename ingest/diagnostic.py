@@ -10,6 +10,13 @@ from the header row, maps answers to scale values (labels matched ignoring case,
 and curly quotes; "Don't know", "N/A" and blanks are missing), pseudonymises respondent
 ids, drops free text, keeps each respondent's latest submission and quarantines every
 row it cannot use, with the file, row, column and reason.
+
+Only the columns the codebook names are ever stored: free text and unknown columns are
+dropped as the file is read, whatever their size or bytes. No quarantine reason carries a
+cell's content (only the column and the rule), and an answer the scale does not know, in
+whatever script, is a cell-level quarantine. Dates are day-first unless the file proves
+otherwise (a date such as 04/15/2025 and none such as 15/04/2025), and a submission
+outside its wave's fieldwork, give or take `FIELDWORK_TOLERANCE_DAYS`, is quarantined.
 """
 
 from __future__ import annotations
@@ -18,19 +25,21 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.codebook import Codebook, ColumnLayout, match_layout
+from ingest.codebook import Codebook, ColumnLayout, ColumnMatch, Scale, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.files import (
+    ColumnSelection,
     InputFileError,
     blank_row_mask,
     named_columns,
     normalise_label,
+    printable,
     read_text_table,
     sha256_file,
     structural_problems,
 )
 from ingest.organisations import OrganisationMatcher
-from ingest.pseudonymise import pseudonymise
+from ingest.pseudonymise import normalised_identifier, pseudonymise
 from ingest.quarantine import (
     CELL,
     KEPT_FILE,
@@ -54,10 +63,17 @@ UK_DATETIME_FORMATS = (
     "%Y-%m-%d",
 )
 #: dd/mm/yy: read with a two-digit year (never as the year 0024).
-TWO_DIGIT_YEAR = r"^\d{1,2}/\d{1,2}/\d{2}(\s|$)"
+TWO_DIGIT_YEAR = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}(\s|$)"
 TWO_DIGIT_YEAR_FORMATS = ("%d/%m/%y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%y")
+#: The two leading numbers of a slashed date, to tell day-first from month-first files.
+SLASHED_DATE = r"^\s*([0-9]{1,2})/([0-9]{1,2})/[0-9]{2,4}(?:[ T]|$)"
 #: Submission times outside these years are typing or export errors.
 PLAUSIBLE_YEARS = (2000, 2099)
+#: Days a submission may fall before its wave's fieldwork starts or after it ends (a survey
+#: left open a little longer, a time zone); beyond that it is quarantined.
+FIELDWORK_TOLERANCE_DAYS = 7
+#: A wave number has at most this many digits (a longer number is someone's id, not a wave).
+WAVE_DIGITS = 4
 OTHER_ROLE = "other"
 
 RESPONDENTS_SCHEMA = {
@@ -72,13 +88,13 @@ RESPONDENTS_SCHEMA = {
     "source_row": pl.Int64,
 }
 #: One row per answered item: the biggest table by far (~40 rows a respondent), so its
-#: repetitive text columns are categorical (4 bytes a row instead of ~30). DuckDB stores
-#: them as VARCHAR all the same.
+#: repetitive text columns, the respondent key too, are categorical (4 bytes a row instead
+#: of ~30 to ~50). DuckDB stores them as VARCHAR all the same.
 ANSWERS_SCHEMA = {
     "instrument_id": pl.Categorical,
     "collaboration_id": pl.Categorical,
     "wave": pl.Int32,
-    "respondent_key": pl.String,
+    "respondent_key": pl.Categorical,
     "item_id": pl.Categorical,
     "characteristic_id": pl.Categorical,
     "answer_value": pl.Int32,
@@ -94,17 +110,31 @@ def _map_distinct(frame: pl.DataFrame, column: str, function) -> pl.Expr:
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Path) -> ColumnLayout:
-    """The layout of the first codebook whose columns are all present, or a clear error."""
+def recognise_instrument(
+    codebooks: list[Codebook], headers: list[str], path: Path, preview: list[list[str]] = ()
+) -> ColumnLayout:
+    """The layout of the first codebook whose columns are all present, or a clear error.
+
+    `preview` (the rows after the header) lets the error say where the headers really are
+    when row 1 is a title. A codebook column found twice is an error: which copy holds the
+    answers cannot be guessed."""
     closest: tuple[Codebook, list[str]] | None = None
     for codebook in codebooks:
         layout, missing = match_layout(codebook, headers)
         if layout is not None:
+            _refuse_repeated_columns(layout, headers, path)
             return layout
         if closest is None or len(missing) < len(closest[1]):
             closest = (codebook, missing)
     if closest is None:
         raise InputFileError(f"{path.name}: no instrument codebooks to recognise the export with")
+    if sum(1 for h in headers if h.strip()) <= 1:
+        for offset, record in enumerate(preview):
+            if any(match_layout(codebook, list(record))[0] is not None for codebook in codebooks):
+                raise InputFileError(
+                    f"{path.name}: row 1 holds a single cell (a title, or a merged title row?), not the column "
+                    f"headers, which are on row {offset + 2}: delete the rows above the headers and load it again"
+                )
     codebook, missing = closest
     shown = "; ".join(missing[:8]) + (f"; and {len(missing) - 8} more" if len(missing) > 8 else "")
     raise InputFileError(
@@ -113,10 +143,28 @@ def recognise_instrument(codebooks: list[Codebook], headers: list[str], path: Pa
     )
 
 
-def _answer_lookup(codebook: Codebook, raw_values: list[str | None]) -> tuple[dict[str, int], set[str]]:
-    """Raw answer text -> scale value, and the raw values that are not recognised."""
-    labels = codebook.scale.label_values()
-    missing = codebook.scale.missing_labels()
+def _refuse_repeated_columns(layout: ColumnLayout, headers: list[str], path: Path) -> None:
+    """A field or item whose column appears twice (a copied column, say) is a file error."""
+    codebook = layout.codebook
+    wanted: list[tuple[str, ColumnMatch, int]] = [
+        *((f"the {name.replace('_', ' ')} column", codebook.fields[name], p) for name, p in layout.fields.items()),
+        *((f"item {item.id}", item, layout.items[item.id]) for item in codebook.items if item.id in layout.items),
+    ]
+    taken = {*layout.fields.values(), *layout.items.values(), *layout.free_text}
+    for what, match, used in wanted:
+        again = [p for p, header in enumerate(headers) if p not in taken and match.matches(header)]
+        if again:
+            shown = f"{printable(headers[used].strip())[:60]!r}"
+            raise InputFileError(
+                f"{path.name}: {what} ({shown}) appears more than once, in columns {used + 1} and {again[0] + 1}; "
+                "which copy holds the answers cannot be guessed: remove the other"
+            )
+
+
+def _answer_lookup(scale: Scale, raw_values: list[str | None]) -> tuple[dict[str, int], set[str]]:
+    """Raw answer text -> value on `scale`, and the raw values that are not recognised."""
+    labels = scale.label_values()
+    missing = scale.missing_labels()
     values: dict[str, int] = {}
     unrecognised: set[str] = set()
     for raw in raw_values:
@@ -127,7 +175,8 @@ def _answer_lookup(codebook: Codebook, raw_values: list[str | None]) -> tuple[di
             continue
         if label in labels:
             values[raw] = labels[label]
-        elif label.isdigit() and codebook.scale.min <= int(label) <= codebook.scale.max:
+        elif label.isascii() and label.isdigit() and scale.min <= int(label) <= scale.max:
+            # ASCII digits only: "፩" or "⓵" pass str.isdigit() but are not numbers to int().
             values[raw] = int(label)
         else:
             unrecognised.add(raw)
@@ -160,6 +209,8 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
                     "item_id": item.id,
                     "characteristic_id": item.characteristic,
                     "is_reverse_keyed": item.reverse,
+                    "scale_min": cb.item_scale(item).min,
+                    "scale_max": cb.item_scale(item).max,
                 }
                 for cb in codebooks
                 for item in cb.items
@@ -169,52 +220,91 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
 
 
 def read_diagnostic_export(
-    path: Path, codebooks: list[Codebook], key: bytes, organisations: OrganisationMatcher | None = None
+    path: Path,
+    codebooks: list[Codebook],
+    key: bytes,
+    organisations: OrganisationMatcher | None = None,
+    collaborations: CollaborationsFile | None = None,
 ) -> IngestResult:
     """Read one diagnostic export into respondents, long answers and quarantined rows.
 
     Organisations may be given as ODS codes or names; names are matched through
-    `organisations` (the ODS reference) and an unmatched name quarantines the row.
+    `organisations` (the ODS reference) and an unmatched name quarantines the row. With
+    `collaborations`, a submission outside its declared wave's fieldwork (give or take
+    `FIELDWORK_TOLERANCE_DAYS`) is quarantined before duplicates are resolved, so a
+    mistyped date cannot win "latest submission".
     """
     path = Path(path)
     organisations = organisations or OrganisationMatcher()
     source = path.name
-    table = read_text_table(path)
-    layout = recognise_instrument(codebooks, table.headers, path)
+    found: list[ColumnLayout] = []
+
+    def keep(headers: list[str], preview: list[list[str]]) -> ColumnSelection:
+        found.append(recognise_instrument(codebooks, headers, path, preview))
+        layout = found[0]
+        return ColumnSelection(
+            keep=[*layout.fields.values(), *layout.items.values()],
+            free_text=layout.free_text,
+            categorical=list(layout.items.values()),
+        )
+
+    table = read_text_table(path, keep)
+    layout = found[0]
     codebook = layout.codebook
     item_columns = {item_id: f"item_{item_id}" for item_id in layout.items}
 
     rows = named_columns(
         table, layout.fields, absent=["role_group"] if "role_group" not in layout.fields else []
     ).with_columns([table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()])
+    # Fields that are one value for the whole file: a constant, or taken from the file's name.
+    for name, field_source in codebook.fields.items():
+        if not field_source.is_column:
+            value = field_source.file_value(path.name)
+            if value is None:
+                raise InputFileError(
+                    f"{path.name}: the file name does not give the {name} "
+                    f"(codebook {codebook.instrument_id}: from_filename /{field_source.from_filename}/)"
+                )
+            rows = rows.with_columns(pl.lit(value, dtype=pl.String).alias(name))
     roles = {normalise_label(r): r for r in codebook.role_groups}
-    # Respondent ids compare ignoring case and spacing (an email typed twice, say).
-    rows = rows.with_columns(pl.col("respondent_id").str.to_lowercase())
+    # One spelling per person (NFC, case, spacing; NHS numbers without spaces): an email
+    # typed twice in different ways is one respondent.
+    rows = rows.with_columns(respondent_id=normalised_identifier(pl.col("respondent_id")))
+    month_first = _proves_month_first(rows)
+    formats = _month_first(UK_DATETIME_FORMATS) if month_first else UK_DATETIME_FORMATS
+    short_formats = _month_first(TWO_DIGIT_YEAR_FORMATS) if month_first else TWO_DIGIT_YEAR_FORMATS
     rows = rows.with_columns(
         submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
         .then(
             pl.coalesce(
-                [
-                    pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us")
-                    for f in TWO_DIGIT_YEAR_FORMATS
-                ]
+                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in short_formats]
             )
         )
         .otherwise(
-            pl.coalesce(
-                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in UK_DATETIME_FORMATS]
-            )
+            pl.coalesce([pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in formats])
         ),
-        wave_number=pl.col("wave").str.extract(r"(?i)^(?:wave\s*)?(\d+)$").cast(pl.Int32, strict=False),
+        wave_number=pl.col("wave")
+        .str.extract(rf"(?i)^(?:wave\s*)?([0-9]{{1,{WAVE_DIGITS}}})$")
+        .cast(pl.Int32, strict=False),
         org=_map_distinct(rows, "organisation", organisations.code_for),
         collab=pl.col("collaboration").str.to_lowercase(),
         role=_map_distinct(rows, "role_group", lambda r: roles.get(normalise_label(r), OTHER_ROLE)),
     )
+    if collaborations is not None:
+        rows = _with_fieldwork(rows, collaborations)
 
     # The quarantine never holds a cell's content: in a shifted or hand-edited export any
     # cell may hold an id, a name or free text. File, row, column and reason locate it.
     # Computed once: every rule below starts from it.
-    rows = rows.with_columns(_usable=~blank_row_mask(rows, list(layout.fields) + list(item_columns.values())))
+    # Answer columns are categorical (see ColumnSelection): blank is empty or only spaces.
+    raw_answers = {value for column in item_columns.values() for value in rows.get_column(column).unique().to_list()}
+    spaces_only = [value for value in raw_answers if value is not None and not value.strip()]
+    rows = rows.with_columns(
+        _usable=~(
+            blank_row_mask(rows, list(layout.fields))
+            & pl.all_horizontal([pl.col(c).is_null() | pl.col(c).is_in(spaces_only) for c in item_columns.values()])
+        )
+    )
     usable = pl.col("_usable")
     problems = RowProblems(rows, source, copy_values=False)
     flag = problems.flag
@@ -228,7 +318,9 @@ def read_diagnostic_export(
     flag(usable & empty("respondent_id"), "respondent id is empty", "respondent_id")
     flag(
         usable & pl.col("submitted").is_null(),
-        "submission time is not a UK date (dd/mm/yyyy hh:mm)",
+        "submission time is not a US date (mm/dd/yyyy hh:mm), the format this file's other dates prove"
+        if month_first
+        else "submission time is not a UK date (dd/mm/yyyy hh:mm)",
         "submitted_at",
     )
     year = pl.col("submitted").dt.year()
@@ -244,7 +336,13 @@ def read_diagnostic_export(
         "organisation",
     )
     flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
-    flag(usable & pl.col("wave_number").is_null(), "wave is not a whole number", "wave")
+    flag(usable & pl.col("wave_number").is_null(), f"wave is not a whole number (1 to {WAVE_DIGITS} digits)", "wave")
+    if "fieldwork_reason" in rows.columns:
+        flag(
+            usable & pl.col("submitted").is_not_null() & pl.col("fieldwork_reason").is_not_null(),
+            pl.col("fieldwork_reason"),
+            "submitted_at",
+        )
 
     quarantine = problems.quarantine()
     # Repeated submissions are resolved in combine_exports, after the rows that are not
@@ -252,9 +350,15 @@ def read_diagnostic_export(
     # not displace a valid one).
     kept = problems.passing()
 
-    # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
-    raw_answers = rows.select(item_columns.values()).unpivot().get_column("value").unique().to_list()
-    values, unrecognised = _answer_lookup(codebook, raw_answers)
+    # Answers: labels and numbers to values on each item's scale; unrecognised text is a cell problem.
+    item_scales = {item.id: codebook.item_scale(item) for item in codebook.items if item.id in item_columns}
+    lookups: dict[str, tuple[dict[str, int], set[str]]] = {}  # item column -> (values, unrecognised)
+    for scale in {id(s): s for s in item_scales.values()}.values():
+        columns = [item_columns[i] for i, s in item_scales.items() if s is scale]
+        raw_values = {value for column in columns for value in rows.get_column(column).unique().to_list()}
+        lookup = _answer_lookup(scale, list(raw_values))
+        lookups |= {column: lookup for column in columns}
+    unrecognised = set().union(*(bad for _, bad in lookups.values())) if lookups else set()
     raw_profile = rows.select(
         pl.lit(source).alias("source_file"),
         "source_row",
@@ -267,12 +371,12 @@ def read_diagnostic_export(
         pl.col("org").is_not_null().alias("organisation_matched"),
         pl.col("wave_number").is_not_null().alias("wave_parsed"),
         pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
-        pl.sum_horizontal([pl.col(c).is_in(list(unrecognised)) for c in item_columns.values()])
+        pl.sum_horizontal([pl.col(c).is_in(list(lookups[c][1])) for c in item_columns.values()])
         .cast(pl.Int64)
         .alias("n_answers_unrecognised"),
     )
     for item_id, column in item_columns.items() if unrecognised else ():
-        bad = kept.filter(pl.col(column).is_in(list(unrecognised)))
+        bad = kept.filter(pl.col(column).is_in(list(lookups[column][1])))
         if bad.height:
             quarantine = pl.concat(
                 [
@@ -304,46 +408,7 @@ def read_diagnostic_export(
         "source_row",
     ).cast(RESPONDENTS_SCHEMA)
 
-    items = pl.DataFrame(
-        {
-            "item_column": list(item_columns.values()),
-            "item_id": list(item_columns),
-            "characteristic_id": [i.characteristic for i in codebook.items if i.id in item_columns],
-            "reverse": [i.reverse for i in codebook.items if i.id in item_columns],
-        }
-    )
-    scale_sum = codebook.scale.min + codebook.scale.max
-    answers = (
-        kept.unpivot(
-            index=["instrument_id", "collab", "wave_number", "respondent_key", "source_file", "source_row"],
-            on=list(item_columns.values()),
-            variable_name="item_column",
-            value_name="raw",
-        )
-        .with_columns(answer_value=pl.col("raw").replace_strict(values, default=None, return_dtype=pl.Int32))
-        .filter(pl.col("answer_value").is_not_null())
-        .join(items, on="item_column")
-        .with_columns(
-            score_value=pl.when(pl.col("reverse"))
-            .then(scale_sum - pl.col("answer_value"))
-            .otherwise(pl.col("answer_value"))
-            .cast(pl.Float64)
-        )
-        .select(
-            "instrument_id",
-            pl.col("collab").alias("collaboration_id"),
-            pl.col("wave_number").alias("wave"),
-            "respondent_key",
-            "item_id",
-            "characteristic_id",
-            "answer_value",
-            "score_value",
-            "source_file",
-            "source_row",
-        )
-        .cast(ANSWERS_SCHEMA)
-        .sort("source_row", "item_id")
-    )
+    answers = _answers(kept, codebook, item_columns, item_scales, lookups, source)
     ignored = [table.headers[p] for p in layout.free_text] + layout.unknown_headers
     return IngestResult(
         source_file=source,
@@ -356,6 +421,108 @@ def read_diagnostic_export(
         },
         quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=[h.strip() for h in ignored],
+    )
+
+
+def _answers(
+    kept: pl.DataFrame,
+    codebook: Codebook,
+    item_columns: dict[str, str],
+    item_scales: dict[str, Scale],
+    lookups: dict[str, tuple[dict[str, int], set[str]]],
+    source: str,
+) -> pl.DataFrame:
+    """One row per answered item, ordered by row and item id, built in that order (each
+    row's answers as a list, exploded): no unpivot of every item and no sort of the result,
+    which were the ingest's memory peak on a large export.
+
+    Scores are on the codebook's scale: a reverse-keyed answer is reversed on its item's
+    scale (min + max - answer), then an item on a scale of its own is rescaled linearly onto
+    the codebook's (its min to min, its max to max); on the same scale this is exact."""
+    ordered = sorted(item_columns)
+    items = {item.id: item for item in codebook.items}
+    long = (
+        kept.select(
+            "source_row",
+            pl.col("collab").cast(pl.Categorical).alias("collaboration_id"),
+            pl.col("wave_number").alias("wave"),
+            pl.col("respondent_key").cast(pl.Categorical),  # before the explode repeats it
+            pl.concat_list(
+                [
+                    pl.col(item_columns[item_id]).replace_strict(
+                        lookups[item_columns[item_id]][0], default=None, return_dtype=pl.Int32
+                    )
+                    for item_id in ordered
+                ]
+            ).alias("answer_value"),
+        )
+        .explode("answer_value")
+        .with_columns(_item=pl.int_range(pl.len(), dtype=pl.UInt32) % len(ordered))
+        .filter(pl.col("answer_value").is_not_null())
+    )
+    position = long.get_column("_item")
+
+    def per_item(values: list, dtype) -> pl.Expr:
+        return pl.lit(pl.Series(values, dtype=dtype).gather(position))
+
+    item_min = per_item([item_scales[i].min for i in ordered], pl.Float64)
+    item_max = per_item([item_scales[i].max for i in ordered], pl.Float64)
+    answer = pl.col("answer_value")
+    keyed = pl.when(per_item([items[i].reverse for i in ordered], pl.Boolean)).then(item_min + item_max - answer)
+    keyed = keyed.otherwise(answer)
+    low, high = codebook.scale.min, codebook.scale.max
+    return long.select(
+        pl.lit(codebook.instrument_id).cast(pl.Categorical).alias("instrument_id"),
+        "collaboration_id",
+        "wave",
+        "respondent_key",
+        per_item(ordered, pl.Categorical).alias("item_id"),
+        per_item([items[i].characteristic for i in ordered], pl.Categorical).alias("characteristic_id"),
+        answer,
+        (low + (keyed - item_min) * (high - low) / (item_max - item_min)).alias("score_value"),
+        pl.lit(source).cast(pl.Categorical).alias("source_file"),
+        "source_row",
+    ).cast(ANSWERS_SCHEMA)
+
+
+def _proves_month_first(rows: pl.DataFrame) -> bool:
+    """True when the file's slashed dates can only be month-first: some second number is
+    over 12 (04/15/2025) and no first number is (no 15/04/2025). Otherwise day-first."""
+    parts = rows.select(pl.col("submitted_at").str.extract_groups(SLASHED_DATE)).unnest("submitted_at")
+    first, second = (parts.get_column(c).cast(pl.Int32, strict=False) for c in ("1", "2"))
+    return bool(((second > 12) & (first <= 12)).any()) and not bool(((first > 12) & (second <= 12)).any())
+
+
+def _month_first(formats: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f.replace("%d/%m/", "%m/%d/") for f in formats)
+
+
+def _with_fieldwork(rows: pl.DataFrame, collaborations: CollaborationsFile) -> pl.DataFrame:
+    """Adds `fieldwork_reason`: why the submission falls outside its declared wave's
+    fieldwork (null when inside, or when the wave is not declared: that is judged later)."""
+    waves = collaboration_tables(collaborations)["collaboration_waves"]
+    tolerance = pl.duration(days=FIELDWORK_TOLERANCE_DAYS)
+    day = pl.col("submitted").dt.date()
+    outside = (day < pl.col("fieldwork_start") - tolerance) | (day > pl.col("fieldwork_end") + tolerance)
+    return (
+        rows.join(
+            waves.rename({"collaboration_id": "collab", "wave": "wave_number"}),
+            on=["collab", "wave_number"],
+            how="left",
+        )
+        .with_columns(
+            fieldwork_reason=pl.when(outside).then(
+                pl.format(
+                    "submission time is outside the fieldwork of wave {} ({} to {}, "
+                    f"give or take {FIELDWORK_TOLERANCE_DAYS} days)",
+                    "wave_number",
+                    "fieldwork_start",
+                    "fieldwork_end",
+                )
+            )
+        )
+        .drop("fieldwork_start", "fieldwork_end")
+        .sort("source_row")
     )
 
 
@@ -427,13 +594,22 @@ def _quarantine_undeclared(
         how="semi",
     )
     outsiders = declared.join(member.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    # An export of another instrument than the collaboration declares would be scored under
+    # one instrument and described under another.
+    uses = config["collaborations"].select("collaboration_id", pl.col("instrument_id").alias("_declared"))
+    member = member.join(uses, on="collaboration_id", how="left")
+    other_instrument = member.filter(pl.col("instrument_id") != pl.col("_declared"))
+    member = member.filter(pl.col("instrument_id") == pl.col("_declared")).drop("_declared")
     entries = [
         quarantine_rows(
             undeclared,
             source_file=pl.col("source_file"),
-            reason=pl.format(
-                "collaboration '{}' wave {} is not declared in the collaborations file", "collaboration_id", "wave"
-            ),
+            # Never the cell itself: an undeclared "collaboration" may be anything a respondent typed.
+            reason=pl.when(pl.col("collaboration_id").is_in(waves["collaboration_id"].unique().to_list()))
+            .then(
+                pl.format("wave is not declared for collaboration '{}' in the collaborations file", "collaboration_id")
+            )
+            .otherwise(pl.lit("collaboration is not declared in the collaborations file")),
             column_name="collaboration",
         ),
         quarantine_rows(
@@ -443,6 +619,17 @@ def _quarantine_undeclared(
                 "organisation is not a member of '{}' during wave {} fieldwork", "collaboration_id", "wave"
             ),
             column_name="organisation",
+        ),
+        quarantine_rows(
+            other_instrument,
+            source_file=pl.col("source_file"),
+            reason=pl.format(
+                "the export is instrument {} but collaboration '{}' uses {} (config/collaborations.yaml)",
+                "instrument_id",
+                "collaboration_id",
+                "_declared",
+            ),
+            column_name="collaboration",
         ),
     ]
     return member, pl.concat(entries)

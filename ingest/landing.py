@@ -14,7 +14,12 @@ pattern, or an http(s) URL of a single file) and pulls them all or nothing:
   are removed.
 
 Only the base name of a file is used, so no name can place a file outside the landing
-folder. `pull_folder` is the one-folder case, kept for existing callers.
+folder, and a symbolic link in a source folder that points outside it is refused (never
+followed). Every pull of a source has an overall deadline (all downloads, retries and
+waits together) and a maximum size per file; a server that trickles, a body that never
+ends or a file over the size cap fails the pull promptly, naming the location. Locations
+are shown without user, password or query string (`shown_location`), in errors, logs and
+metadata alike. `pull_folder` is the one-folder case, kept for existing callers.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _MAX_BACKOFF = 60.0
 _CHUNK = 1 << 16
+#: Defaults of a source's overall deadline and per-file size cap (see config/sources.yaml).
+DEFAULT_DEADLINE_SECONDS = 900.0
+DEFAULT_MAX_BYTES = 1 << 30
 
 
 class PullError(RuntimeError):
@@ -87,6 +95,8 @@ def pull_source(
     retries: int = 3,
     backoff: float = 1.0,
     expected_sha256: Mapping[str, str] | None = None,
+    deadline: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> list[PulledFile]:
     """Pull every file of `locations` into `landing`, all or nothing.
 
@@ -97,13 +107,16 @@ def pull_source(
 
     `timeout` is the connect and read timeout in seconds; a failed download is tried
     `retries` more times, `backoff` * 2**n seconds apart. `expected_sha256` maps landing
-    names to the checksums they must have. Returns one `PulledFile` per file, in
-    location order; raises `PullError` (landing untouched) if anything fails.
+    names to the checksums they must have. `deadline` (seconds) bounds the whole pull,
+    retries and waits included; a file larger than `max_bytes` is refused (a download
+    stops as soon as it passes the cap). Returns one `PulledFile` per file, in location
+    order; raises `PullError` (landing untouched) if anything fails.
     """
     if isinstance(locations, (str, bytes, os.PathLike)):
         raise TypeError("locations must be a sequence of locations, not a single one")
-    if timeout <= 0 or retries < 0 or backoff < 0:
-        raise ValueError("timeout must be positive, retries and backoff not negative")
+    if timeout <= 0 or retries < 0 or backoff < 0 or deadline <= 0 or max_bytes <= 0:
+        raise ValueError("timeout, deadline and max_bytes must be positive, retries and backoff not negative")
+    limits = _Limits(time.monotonic() + deadline, deadline, max_bytes)
     if not locations:
         raise PullError("no locations to pull")
     landing = Path(landing)
@@ -113,7 +126,7 @@ def pull_source(
     seen: dict[str, str] = {}
     for name, origin in items:
         if name in seen:
-            raise PullError(f"{seen[name]} and {_shown(origin)} would both land as {name}")
+            raise PullError(f"{seen[name]} and {_shown(origin)} would both land as {_printable(name)}")
         seen[name] = _shown(origin)
     missing = sorted(set(expected) - set(seen))
     if missing:
@@ -132,9 +145,9 @@ def pull_source(
                 target = landing / name
                 current = sha256_file(target) if target.is_file() else None
                 if isinstance(origin, Path):
-                    item = _stage_file(origin, name, target, current, landing, temporaries)
+                    item = _stage_file(origin, name, target, current, landing, temporaries, limits)
                 else:
-                    download = _Download(pool, origin, timeout, retries, backoff)
+                    download = _Download(pool, origin, timeout, retries, backoff, limits)
                     item = download.stage(name, current, landing, temporaries)
                 if name in expected and item.sha256 != expected[name]:
                     raise PullError(f"{_shown(origin)}: sha256 mismatch: got {item.sha256}, expected {expected[name]}")
@@ -151,6 +164,30 @@ def pull_source(
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
     return [PulledFile(item.name, item.sha256, item.size_bytes, item.temporary is not None) for item in staged]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """One pull's overall deadline (a `time.monotonic` instant) and per-file size cap."""
+
+    deadline_at: float
+    deadline: float
+    max_bytes: int
+
+    def remaining(self, shown: str) -> float:
+        """Seconds left before the deadline; `PullError` once it has passed."""
+        left = self.deadline_at - time.monotonic()
+        if left <= 0:
+            raise PullError(f"{shown}: the pull's deadline of {self.deadline:g} s passed (deadline_seconds)")
+        return left
+
+    def check_size(self, size: int, shown: str, announced: bool = False) -> None:
+        if size > self.max_bytes:
+            what = "announces" if announced else "is larger than"
+            raise PullError(
+                f"{shown}: {what} {size:,} bytes{'' if announced else ' so far'}, over the source's size cap of "
+                f"{self.max_bytes:,} bytes (max_megabytes)"
+            )
 
 
 @dataclass(frozen=True)
@@ -174,7 +211,7 @@ def resolve_location(
         if not _safe_name(name):
             raise PullError(f"{_shown(location)}: the URL does not end in a usable file name")
         if Path(name).suffix.lower() not in suffixes:
-            raise PullError(f"{_shown(location)}: {name} is not a {kinds} file")
+            raise PullError(f"{_shown(location)}: {_printable(name)} is not a {kinds} file")
         return [(name, location)]
 
     path = Path(location)
@@ -186,10 +223,12 @@ def resolve_location(
         files = [p for p in (root / m if root else Path(m) for m in matches) if is_input_file(p, suffixes)]
         if not files:
             raise PullError(f"{path}: no {kinds} files match")
+        _refuse_links_out(files, _glob_root(path))
     elif path.is_dir():
         files = sorted(p for p in path.iterdir() if is_input_file(p, suffixes))
         if not files:
             raise PullError(f"{path}: no {kinds} files in this folder")
+        _refuse_links_out(files, path)
     elif path.is_file():
         if not is_input_file(path, suffixes):
             raise PullError(f"{path}: not a {kinds} file")
@@ -199,17 +238,52 @@ def resolve_location(
     return [(p.name, p) for p in files]
 
 
+def _glob_root(pattern: Path) -> Path:
+    """The folder a glob pattern searches: its longest leading part without glob characters."""
+    parts = []
+    for part in pattern.parts:
+        if any(character in part for character in _GLOB_CHARACTERS):
+            break
+        parts.append(part)
+    return Path(*parts) if parts else Path(".")
+
+
+def _refuse_links_out(files: list[Path], root: Path) -> None:
+    """A file in a source folder that is (or lies under) a symbolic link leading outside the
+    folder is not followed: the pull fails naming it."""
+    base = root.resolve()
+    for path in files:
+        if not path.resolve().is_relative_to(base):
+            raise PullError(
+                f"{path.parent / _printable(path.name)}: a symbolic link to a file outside {root}; "
+                "links out of a source folder are not followed (copy the file in instead)"
+            )
+
+
 def _safe_name(name: str) -> bool:
-    return bool(name) and not any(c in name for c in "/\\\0") and not name.startswith((".", "~$"))
+    return bool(name) and name.isprintable() and not any(c in name for c in "/\\") and not name.startswith((".", "~$"))
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters (a newline in a file name, say) escaped, so that it
+    cannot start a new line of a log."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def shown_location(location: str | os.PathLike) -> str:
+    """A location as it may be shown in logs and metadata: a URL without user, password or
+    query string (which may hold a token), a path with control characters escaped."""
+    return _shown(location if not isinstance(location, str) or _URL.match(location) else Path(location))
 
 
 def _shown(origin: Path | str) -> str:
     """A path, or a URL without user info and with its query string elided (it may hold a token)."""
-    if isinstance(origin, Path):
-        return str(origin)
+    if isinstance(origin, os.PathLike):
+        return _printable(os.fspath(origin))
     parts = urlsplit(origin)
     netloc = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
+    shown = f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
+    return _printable(shown)
 
 
 def _new_temporary(landing: Path, temporaries: list[Path]) -> Path:
@@ -220,10 +294,11 @@ def _new_temporary(landing: Path, temporaries: list[Path]) -> Path:
 
 
 def _stage_file(
-    path: Path, name: str, target: Path, current: str | None, landing: Path, temporaries: list[Path]
+    path: Path, name: str, target: Path, current: str | None, landing: Path, temporaries: list[Path], limits: _Limits
 ) -> _Staged:
     """Copy a local file aside in landing, unless landing already has the same bytes."""
     try:
+        limits.check_size(path.stat().st_size, _shown(path))
         if current is not None and sha256_file(path) == current:
             return _Staged(name, current, target.stat().st_size, None)
         temporary = _new_temporary(landing, temporaries)
@@ -254,9 +329,11 @@ class _Transient(Exception):
 class _Download:
     """One URL fetched into a temporary file, with retries."""
 
-    def __init__(self, pool: urllib3.PoolManager, url: str, timeout: float, retries: int, backoff: float):
+    def __init__(
+        self, pool: urllib3.PoolManager, url: str, timeout: float, retries: int, backoff: float, limits: _Limits
+    ):
         self.pool, self.url, self.shown = pool, url, _shown(url)
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.timeout, self.retries, self.backoff, self.limits = timeout, retries, backoff, limits
 
     def stage(self, name: str, current: str | None, landing: Path, temporaries: list[Path]) -> _Staged:
         temporary = _new_temporary(landing, temporaries)
@@ -269,7 +346,14 @@ class _Download:
                 if attempt == attempts:
                     counted = f"{attempts} attempt" + ("s" if attempts != 1 else "")
                     raise PullError(f"{self.shown}: {problem.cause.replace('{attempts}', counted)}") from None
-                time.sleep(min(self.backoff * 2 ** (attempt - 1), _MAX_BACKOFF))
+                wait = min(self.backoff * 2 ** (attempt - 1), _MAX_BACKOFF)
+                if wait >= self.limits.remaining(self.shown):
+                    counted = f"{attempt} attempt" + ("s" if attempt != 1 else "")
+                    raise PullError(
+                        f"{self.shown}: {problem.cause.replace('{attempts}', counted)}; no time left for another "
+                        f"before the pull's deadline of {self.limits.deadline:g} s (deadline_seconds)"
+                    ) from None
+                time.sleep(wait)
         if checksum == current:
             temporary.unlink()
             return _Staged(name, checksum, size, None)
@@ -301,8 +385,16 @@ class _Download:
         raise PullError(f"{self.shown}: more than {_MAX_REDIRECTS} redirects")
 
     def _request(self, url: str) -> urllib3.BaseHTTPResponse:
+        wait = min(self.timeout, self.limits.remaining(self.shown))
         try:
-            return self.pool.request("GET", url, redirect=False, preload_content=False, enforce_content_length=True)
+            return self.pool.request(
+                "GET",
+                url,
+                redirect=False,
+                preload_content=False,
+                enforce_content_length=True,
+                timeout=urllib3.Timeout(connect=wait, read=wait),
+            )
         except NewConnectionError as error:  # before ConnectTimeoutError: it is a subclass
             raise _Transient(f"cannot connect: {_reason(error)} ({{attempts}})") from error
         except ConnectTimeoutError as error:
@@ -317,18 +409,30 @@ class _Download:
             raise PullError(f"{self.shown}: {_reason(error)}") from error
 
     def _save(self, response: urllib3.BaseHTTPResponse, temporary: Path) -> tuple[str, int]:
-        """Stream the body into `temporary`, checking it is as long as announced."""
-        declared = response.headers.get("Content-Length", "")
+        """Stream the body into `temporary`, checking it is as long as announced, within the
+        size cap and the deadline (each read waits at most the time left)."""
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit():
+            self.limits.check_size(int(declared), self.shown, announced=True)
         digest, size = hashlib.sha256(), 0
+        sock = getattr(getattr(response, "connection", None), "sock", None)
         try:
             with open(temporary, "wb") as out:
-                for block in response.stream(_CHUNK):
+                while True:
+                    if sock is not None:
+                        sock.settimeout(min(self.timeout, self.limits.remaining(self.shown)))
+                    # read1: whatever has arrived (up to a chunk), so a trickle is checked often.
+                    block = response.read1(_CHUNK)
+                    if not block:
+                        break
+                    size += len(block)
+                    self.limits.check_size(size, self.shown)
+                    self.limits.remaining(self.shown)
                     digest.update(block)
                     out.write(block)
-                    size += len(block)
                 out.flush()
                 os.fsync(out.fileno())
-        except ReadTimeoutError as error:
+        except (ReadTimeoutError, TimeoutError) as error:
             raise _Transient(f"timed out after {self.timeout} s reading the body ({{attempts}})") from error
         except ProtocolError as error:
             incomplete = error.args[1] if len(error.args) > 1 else None

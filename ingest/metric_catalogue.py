@@ -2,8 +2,8 @@
 
 Each metric says what it is (name, domain, unit, polarity, optional target) and, for each
 source that provides it, how to compute a numerator and an optional denominator from that
-source's clean columns, as SQL expressions (``attendances - breaches``), with an optional
-row filter (``department_type = '1'``). A new metric from an existing source is YAML only.
+source's clean columns, as SQL-like expressions (``attendances - breaches``), with an optional
+row filter (``department_type = '1'``), in the restricted language of `ingest.metric_expressions`. A new metric from an existing source is YAML only.
 
 Values are kept as numerator and denominator so that any group of organisations is pooled
 by summing both, never by averaging rates. A metric without a denominator can be pooled
@@ -12,6 +12,7 @@ only if it is a count; otherwise (SHMI, say) it is published per organisation on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.config_files import load_yaml_model
+from ingest.metric_expressions import MetricExpressionError, parse_metric_expression
 
 Domain = Literal["outcome", "patient_experience", "staff_experience", "access", "activity"]
 Polarity = Literal["higher_is_better", "lower_is_better", "neutral"]
@@ -38,12 +40,16 @@ METRIC_VALUES_SCHEMA = {
     "source_file": pl.String,
     "source_rows": pl.Int64,
 }
+#: Numerators and denominators are summed as exact decimals at this many places, so a total
+#: does not depend on the order polars adds the rows in (as in dbt: macros/exact_arithmetic.sql).
+EXACT_DECIMAL = pl.Decimal(38, 12)
 
 
 def _parse(expression: str) -> pl.Expr:
+    """The expression built by `ingest.metric_expressions` (never run as SQL: see there)."""
     try:
-        return pl.sql_expr(expression)
-    except Exception as error:  # polars raises several types for bad SQL
+        return parse_metric_expression(expression)
+    except MetricExpressionError as error:
         raise ValueError(f"not a valid SQL expression: {expression!r} ({error})") from error
 
 
@@ -93,8 +99,6 @@ class Metric(BaseModel):
             raise ValueError("either every source gives a denominator or none does")
         if self.unit == "proportion" and with_denominator != {True}:
             raise ValueError("a proportion needs a denominator")
-        if self.target is not None and self.polarity == "neutral":
-            raise ValueError("a target needs a polarity (higher_is_better or lower_is_better)")
         if self.observed_months is not None:
             first, last = self.observed_months
             if not (1 <= first <= last <= 12):
@@ -122,8 +126,21 @@ class MetricCatalogueError(ValueError):
     pass
 
 
-def load_metric_catalogue(path: Path) -> MetricCatalogue:
-    return load_yaml_model(Path(path), MetricCatalogue, MetricCatalogueError, "metric catalogue")
+def load_metric_catalogue(path: Path, sources: Iterable[str] | None = None) -> MetricCatalogue:
+    """The catalogue; with `sources` (the publication sources declared), a metric naming any
+    other source is an error naming the file, the metric and the source."""
+    catalogue = load_yaml_model(Path(path), MetricCatalogue, MetricCatalogueError, "metric catalogue")
+    if sources is not None:
+        known = set(sources)
+        unknown = [
+            f"metric {m.id!r} names source {s!r}" for m in catalogue.metrics for s in m.sources if s not in known
+        ]
+        if unknown:
+            raise MetricCatalogueError(
+                f"{path}: invalid metric catalogue: {'; '.join(unknown)}, which is not a declared source "
+                f"(sources with a layout: {', '.join(sorted(known)) or 'none'})"
+            )
+    return catalogue
 
 
 def metric_grain(metric: Metric, source_grains: dict[str, str]) -> str | None:
@@ -178,8 +195,10 @@ def catalogue_tables(
 def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCatalogue) -> pl.DataFrame:
     """Long rows (metric, organisation, period) from one source's clean table.
 
-    Rows the filter drops, or whose numerator is missing, give no value. Several rows for
-    one organisation and period (A&E department types, say) are summed. A definition that
+    Rows the filter drops, or whose numerator (or denominator, where defined) is missing or
+    not a finite number (a division by zero, say), give no value. Several rows for one
+    organisation and period (A&E department types, say) are summed, exactly (EXACT_DECIMAL:
+    the same total in any order). A definition that
     names a column the source does not have fails with the metric, source and column.
     """
     parts = []
@@ -203,14 +222,14 @@ def source_metric_values(frame: pl.DataFrame, source: str, catalogue: MetricCata
                 f"metric catalogue: metric {metric.id!r}, source {source!r} uses a column "
                 f"that {source} does not have ({str(error).splitlines()[0]})"
             ) from error
-        rows = rows.filter(pl.col("numerator").is_not_null())
+        rows = rows.filter(pl.col("numerator").is_finite())
         if definition.denominator:
-            rows = rows.filter(pl.col("denominator").is_not_null())
+            rows = rows.filter(pl.col("denominator").is_finite())
         parts.append(
             rows.group_by("org_code", "period_start", "period_grain")
             .agg(
-                pl.col("numerator").sum(),
-                pl.col("denominator").sum()
+                pl.col("numerator").cast(EXACT_DECIMAL).sum().cast(pl.Float64),
+                pl.col("denominator").cast(EXACT_DECIMAL).sum().cast(pl.Float64)
                 if definition.denominator
                 else pl.lit(None, dtype=pl.Float64).alias("denominator"),
                 pl.col("source_file").min(),

@@ -7,6 +7,9 @@ collab-health run [--force] [--verbose]
 collab-health sql [SQL]
                       the DuckDB command line on the published warehouse, read-only
 collab-health ui      the Dagster UI on this project (dg dev)
+collab-health spc FILE [--convention NAME] [--output OUT.csv]
+                      SPC of the series in a CSV with the nightly build's SPC model
+                      (orchestration/spc_command.py; no Dagster)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from orchestration import spc_command
 from orchestration.data_quality import REASON_KIND, step_failure_message
 from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
 from orchestration.settings import PROJECT_ROOT, Settings, SettingsError, telemetry_off
@@ -49,6 +53,25 @@ def _use_project_instance(settings: Settings) -> None:
             config.unlink(missing_ok=True)
             shutil.copyfile(PROJECT_ROOT / "dagster.yaml", config)
     os.environ["DAGSTER_HOME"] = str(home)
+
+
+def relax_sqlite_durability() -> None:
+    """Dagster's local run history (SQLite, one transaction per event, ~450 events for a
+    nightly run) is written without waiting for the disk on every commit in this process
+    (``PRAGMA synchronous=OFF``): the run's bookkeeping then costs seconds, not tens of
+    seconds. A killed process loses nothing (the operating system still writes the pages);
+    a power cut during a run can damage the run history in ``var/dagster`` (never the
+    warehouse, which is published with fsync). Deployments that need durable run history
+    use Dagster's PostgreSQL storage (dagster.yaml)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _no_fsync(connection, _record) -> None:
+        if type(connection).__module__.startswith("sqlite3"):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
 
 
 @contextmanager
@@ -179,6 +202,7 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
     from orchestration.progress import RunConsole
 
     prepare_in_background()  # the checks need it after the files are read: import it meanwhile
+    relax_sqlite_durability()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
     graph = defs.resolve_asset_graph()
@@ -292,7 +316,10 @@ def main(argv: list[str] | None = None) -> None:
     sql = commands.add_parser("sql", help="open the published warehouse read-only in the DuckDB command line")
     sql.add_argument("statement", nargs="*", help="SQL to run and exit (default: an interactive prompt)")
     commands.add_parser("ui", help="start the Dagster UI and daemon (dg dev) on this project")
+    spc_command.add_subcommand(commands)
     args = parser.parse_args(argv)
+    if args.command == "spc":
+        sys.exit(spc_command.run(args))
     if args.command == "run":
         sys.exit(run_nightly(args.force, args.verbose))
     sys.exit(open_sql(args.statement) if args.command == "sql" else open_ui())

@@ -47,6 +47,21 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
     for leftover in (staging, staging.with_name(staging.name + ".wal")):
         leftover.unlink(missing_ok=True)  # from a run killed while publishing
     published: dict[str, int] = {}
+    try:
+        _copy_schemas(build, staging, schemas, published)
+        _fsync(staging)
+        os.replace(staging, target)
+    except BaseException:
+        # A failed publish (a full disk, say) leaves no staging file behind; the published
+        # file is untouched.
+        for leftover in (staging, staging.with_name(staging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    _fsync(target.parent)
+    return published
+
+
+def _copy_schemas(build: Path, staging: Path, schemas: tuple[str, ...], published: dict[str, int]) -> None:
     with duckdb.connect() as connection:
         connection.execute(f"attach '{_quoted(staging)}' as staging (storage_version '{PUBLISHED_STORAGE_VERSION}')")
         connection.execute(f"attach '{_quoted(build)}' as build (read_only)")
@@ -64,10 +79,6 @@ def publish_warehouse(build: Path, target: Path, schemas: tuple[str, ...] = PUBL
         connection.execute("detach build")
         connection.execute("checkpoint staging")
         connection.execute("detach staging")
-    _fsync(staging)
-    os.replace(staging, target)
-    _fsync(target.parent)
-    return published
 
 
 def build_publish_assets(dbt_models: AssetsDefinition) -> list[AssetsDefinition]:

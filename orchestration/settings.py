@@ -13,6 +13,7 @@ before paying for them.
 | ``COLLAB_HEALTH_PSEUDONYM_KEY`` | none | the secret key respondent ids are hashed with |
 | ``COLLAB_HEALTH_MODE`` | ``demo`` | ``demo`` or ``production`` (anything else is refused) |
 | ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``600MB`` | DuckDB's memory limit in the dbt build |
+| ``COLLAB_HEALTH_DUCKDB_THREADS`` | ``2`` | DuckDB's threads in the dbt build (the marts do not depend on it) |
 | ``COLLAB_HEALTH_WAREHOUSE`` | (set by the pipeline) | the working warehouse dbt builds into |
 """
 
@@ -31,6 +32,8 @@ MODES = ("demo", "production")
 #: ``COLLAB_HEALTH_<SOURCE>_SOURCE``: a source's location, overriding ``sources.yaml``.
 SOURCE_VARIABLE = re.compile(rf"{PREFIX}(?P<source>[A-Z0-9_]+)_SOURCE")
 #: The settings a run's outputs depend on (the key is fingerprinted separately, hashed).
+#: Not DuckDB's thread count: the marts are the same whatever it is (README, "Same inputs,
+#: same marts").
 RUN_SHAPING = ("COLLAB_HEALTH_MODE", "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT")
 #: Telemetry off everywhere: Dagster, dbt (and anything honouring DO_NOT_TRACK), GE.
 TELEMETRY_OFF = {"DAGSTER_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
@@ -47,6 +50,7 @@ class Settings:
     mode: str = "demo"
     pseudonym_key: str = field(default="", repr=False)
     duckdb_memory_limit: str = "600MB"
+    duckdb_threads: int = 2
     #: Source location overrides: ``COLLAB_HEALTH_<SOURCE>_SOURCE`` variable -> value.
     source_overrides: Mapping[str, str] = field(default_factory=dict)
     dagster_home: Path | None = None
@@ -62,6 +66,11 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}MODE is {environ.get(f'{PREFIX}MODE')!r}; it must be one of: {', '.join(MODES)}"
             )
+        threads = (environ.get(f"{PREFIX}DUCKDB_THREADS") or "2").strip()
+        if not threads.isdigit() or int(threads) < 1:
+            raise SettingsError(
+                f"{PREFIX}DUCKDB_THREADS is {threads!r}; it must be a whole number of threads, 1 or more"
+            )
         home = environ.get("DAGSTER_HOME")
         return cls(
             data_dir=data_dir,
@@ -69,6 +78,7 @@ class Settings:
             mode=mode,
             pseudonym_key=environ.get(f"{PREFIX}PSEUDONYM_KEY", ""),
             duckdb_memory_limit=(environ.get(f"{PREFIX}DUCKDB_MEMORY_LIMIT") or "600MB").strip(),
+            duckdb_threads=int(threads),
             source_overrides={name: value for name, value in environ.items() if SOURCE_VARIABLE.fullmatch(name)},
             dagster_home=Path(home).expanduser().resolve() if home else None,
         )
@@ -117,10 +127,11 @@ class Settings:
         return {"COLLAB_HEALTH_MODE": self.mode, "COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit}
 
     def dbt_environment(self, warehouse: Path | str | None = None) -> dict[str, str]:
-        """What ``dbt_project/profiles.yml`` reads: the warehouse to build and DuckDB's limit."""
+        """What ``dbt_project/profiles.yml`` reads: the warehouse to build, DuckDB's limit and threads."""
         return {
             f"{PREFIX}WAREHOUSE": str(warehouse or self.build_warehouse),
             f"{PREFIX}DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            f"{PREFIX}DUCKDB_THREADS": str(self.duckdb_threads),
             **TELEMETRY_OFF,
         }
 

@@ -208,7 +208,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         ]
         windows = [Window(f"Wave {w['wave']}", w["fieldwork_start"], w["fieldwork_end"]) for w in waves]
         signals = [r["spc_signal"] for r in series if r["spc_signal"] not in (None, "common_cause")]
-        with_limits = sum(r["spc_mean"] is not None for r in series)
+        with_limits = sum(r["spc_upper"] is not None for r in series)  # a short segment may show its mean only
         limits = (
             f"process limits on {with_limits} of them"
             if with_limits

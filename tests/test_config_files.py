@@ -50,7 +50,7 @@ def test_invalid_collaborations_name_file_and_entry(tmp_path, change, message):
 
 
 def test_pulled_file_names_never_leave_the_landing_folder(tmp_path):
-    from ingest.landing import pull_folder
+    from ingest.landing import PullError, pull_folder
 
     source, landing = tmp_path / "source", tmp_path / "landing"
     source.mkdir()
@@ -59,6 +59,11 @@ def test_pulled_file_names_never_leave_the_landing_folder(tmp_path):
     (source / "~$ok.xlsx").write_bytes(b"office lock file")
     (tmp_path / "outside.csv").write_text("secret\n")
     (source / "link.csv").symlink_to(tmp_path / "outside.csv")
+    # Issue 21 changed this: a link out of the source folder is refused, never followed.
+    with pytest.raises(PullError, match=r"link\.csv: a symbolic link to a file outside"):
+        pull_folder(source, (".csv", ".xlsx"), landing)
+    (source / "link.csv").unlink()
+    (source / "link.csv").symlink_to(source / "ok.xlsx")  # a link inside the folder is copied
     pulled = pull_folder(source, (".csv", ".xlsx"), landing)
     # Hidden files ("..evil.csv") and Office lock files are not inputs; the rest are copied
     # under their base name only.

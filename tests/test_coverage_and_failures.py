@@ -40,6 +40,7 @@ collaborations:
   - id: merger
     name: Merger without a successor row
     icb: QMJ
+    instrument: collab_health_core
     purpose: Show that a member that stops reporting never passes for an improvement.
     targets:
       - {metric: emergency_admissions, direction: decrease}

@@ -174,7 +174,8 @@ def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, code
     assert tables["diagnostic_respondents"]["source_row"].to_list() == [4, 6, 8]
     reasons = dict(quarantine.filter(pl.col("source_row").is_in([2, 3])).select("source_row", "reason").iter_rows())
     assert reasons == {
-        2: "collaboration 'tiny' wave 3 is not declared in the collaborations file",
+        # Issue 21: the respondent-typed wave is no longer copied into the reason.
+        2: "wave is not declared for collaboration 'tiny' in the collaborations file",
         3: "organisation is not a member of 'tiny' during wave 1 fieldwork",
     }
     assert set(tables["diagnostic_answers"]["source_row"].unique().to_list()) == {4, 6, 8}
@@ -227,3 +228,35 @@ def test_identical_submission_times_go_to_the_file_sorting_last_then_the_later_r
     only, _ = combine_exports([read_diagnostic_export(first, codebooks, KEY)])
     rf4_rows = only["diagnostic_respondents"].filter(pl.col("organisation_code") == "RF4")["source_row"].to_list()
     assert rf4_rows == [8, 12]
+
+
+def test_production_needs_a_long_key_and_a_known_mode():
+    long_key = "k" * 32
+    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}) == (
+        long_key.encode()
+    )
+    for short in ("x", "tiny-project-secret-key-3f9a", "k" * 31):
+        with pytest.raises(PseudonymisationKeyError, match="shorter than 32 bytes"):
+            pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": short})
+    with pytest.raises(PseudonymisationKeyError, match="not set"):  # blank is not a key
+        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": "   "})
+    for mistyped in ("prod", "Production ", "producton", "live"):
+        environ = {"COLLAB_HEALTH_MODE": mistyped, "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}
+        if mistyped.strip().lower() == "production":
+            assert pseudonymisation_key(environ) == long_key.encode()
+            continue
+        with pytest.raises(PseudonymisationKeyError, match=f"must be one of demo, production, not {mistyped!r}"):
+            pseudonymisation_key(environ, sample_data=True)
+    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "demo"}, sample_data=True) == DEMO_KEY.encode()
+
+
+def test_identifiers_are_normalised_before_hashing():
+    from ingest.pseudonymise import normalise_identifier
+
+    nfc, nfd = "zo\u00eb.brown@example.org", "zoe\u0308.brown@example.org"
+    assert nfc != nfd and normalise_identifier(nfc) == normalise_identifier(nfd) == nfc
+    assert normalise_identifier("  Alice.Smith@Example.ORG \t") == "alice.smith@example.org"
+    assert {normalise_identifier(n) for n in ("943 476 5919", "9434765919", "943-476-5919", " 943  476 5919 ")} == {
+        "9434765919"
+    }
+    assert normalise_identifier("team a  lead") == "team a lead"  # not an NHS number: spaces kept (one)

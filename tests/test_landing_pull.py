@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import LAYOUTS_DIR
 
 from ingest.landing import PulledFile, PullError, pull_folder, pull_source
 
@@ -396,18 +398,22 @@ def test_pull_asset_from_a_url_keeps_the_last_good_file_when_the_server_fails(si
     on) and fails the `pull_succeeded` check, severity ERROR, naming the URL and the cause."""
     from dagster import materialize
 
+    from ingest.sources import publication_layouts
     from orchestration.assets import pull_assets
     from orchestration.resources import ProjectPaths
 
     config = tmp_path / "config"
-    config.mkdir()
+    (config / "layouts").mkdir(parents=True)
+    shutil.copy(LAYOUTS_DIR / "staff_survey.yaml", config / "layouts")
     url = site.url("/survey/staff_survey_2024.csv")
     (config / "sources.yaml").write_text(
         f"sources:\n  staff_survey:\n    locations: ['{url}']\n    timeout_seconds: 1\n    retries: 1\n",
         encoding="utf-8",
     )
     paths = ProjectPaths(data_dir=str(tmp_path / "var"), config_dir=str(config))
-    staff_survey_pull = next(a for a in pull_assets if a.key.path == ["landing", "staff_survey"])
+    staff_survey_pull = next(
+        a for a in pull_assets(publication_layouts(config)) if a.key.path == ["landing", "staff_survey"]
+    )
     site.routes["/survey/staff_survey_2024.csv"] = body(b"ODS code,Year,Stress_base\nRX7,2024,10\n")
     assert materialize([staff_survey_pull], resources={"paths": paths}).success
     landed = paths.landing("staff_survey") / "staff_survey_2024.csv"
@@ -422,3 +428,169 @@ def test_pull_asset_from_a_url_keeps_the_last_good_file_when_the_server_fails(si
     assert "staff_survey: pull failed, the last good files are kept in landing (1 files)" in message
     assert "HTTP 500 after 2 attempts" in message and "/survey/staff_survey_2024.csv" in message
     assert landed.read_bytes() == good
+
+
+# --- Hostile servers: an overall deadline, a size cap, prompt stops (issue 21) ---------------
+
+
+def trickle(every: float, announced: int | None = 1_000_000) -> Route:
+    """A body sent one byte at a time, `every` seconds apart, for ever (until teardown)."""
+
+    def route(handler):
+        handler.send_response(200)
+        if announced is not None:
+            handler.send_header("Content-Length", str(announced))
+        handler.end_headers()
+        while not handler.server.site.release.wait(every):
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+
+    return route
+
+
+def endless(announced: int | None = None) -> Route:
+    """A body that never ends (or announces `announced` bytes), sent as fast as it goes."""
+
+    def route(handler):
+        handler.send_response(200)
+        if announced is not None:
+            handler.send_header("Content-Length", str(announced))
+        handler.end_headers()
+        block = b"y" * 65536
+        while not handler.server.site.release.is_set():
+            handler.wfile.write(block)
+
+    return route
+
+
+def test_a_trickling_server_meets_the_pulls_overall_deadline(site, landing):
+    """One byte every 0.2 s never trips the 5 s read timeout; the 1.5 s deadline stops it."""
+    site.routes["/trickle.csv"] = trickle(0.2)
+    before = snapshot(landing)
+    started = time.monotonic()
+    with pytest.raises(PullError, match=r"/trickle\.csv: the pull's deadline of 1\.5 s passed \(deadline_seconds\)"):
+        pull([site.url("/trickle.csv")], landing, timeout=5.0, deadline=1.5)
+    assert 1.4 < time.monotonic() - started < 3.0
+    assert snapshot(landing) == before  # no partial file, no temporary file left
+
+
+def test_the_deadline_covers_retries_and_their_waits(site, landing):
+    site.routes["/down.csv"] = status(503)
+    started = time.monotonic()
+    with pytest.raises(
+        PullError, match=r"HTTP 503 after 1 attempt; no time left for another before the pull's deadline of 1 s"
+    ):
+        pull([site.url("/down.csv")], landing, retries=5, backoff=2.0, deadline=1.0)
+    assert time.monotonic() - started < 1.5
+    assert site.hits["/down.csv"] == 1
+
+
+def test_a_huge_announced_body_is_refused_before_it_is_read(site, landing):
+    site.routes["/huge.csv"] = endless(announced=2 * 2**30)
+    before = snapshot(landing)
+    with pytest.raises(
+        PullError, match=r"/huge\.csv: announces 2,147,483,648 bytes, over the source's size cap of 1,048,576 bytes"
+    ):
+        pull([site.url("/huge.csv")], landing, max_bytes=2**20)
+    assert snapshot(landing) == before
+
+
+def test_a_never_ending_body_stops_at_the_size_cap(site, landing):
+    """No Content-Length and no end: the download stops as soon as it passes the cap, and
+    nothing of it stays on disk."""
+    site.routes["/endless.csv"] = endless()
+    before = snapshot(landing)
+    started = time.monotonic()
+    with pytest.raises(
+        PullError, match=r"/endless\.csv: is larger than [0-9,]+ bytes so far, over the source's size cap of 4,194,304"
+    ):
+        pull([site.url("/endless.csv")], landing, max_bytes=4 * 2**20)
+    assert time.monotonic() - started < 3.0
+    assert snapshot(landing) == before
+
+
+def test_a_local_file_over_the_size_cap_is_refused(tmp_path, landing):
+    source = tmp_path / "drop"
+    source.mkdir()
+    (source / "big.csv").write_bytes(b"z" * 2000)
+    with pytest.raises(
+        PullError, match=r"big\.csv: is larger than 2,000 bytes so far, over the source's size cap of 1,000 bytes"
+    ):
+        pull([str(source)], landing, max_bytes=1000)
+
+
+def test_symbolic_links_out_of_a_source_folder_are_not_followed(tmp_path, landing):
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "passwd.csv").write_text("root:x:0:0\n")
+    source = tmp_path / "drop"
+    source.mkdir()
+    (source / "real.csv").write_text("a\n")
+    (source / "inside.csv").symlink_to(source / "real.csv")  # a link within the folder is fine
+    assert sorted(p.name for p in pull_source([str(source)], SUFFIXES, tmp_path / "ok")) == ["inside.csv", "real.csv"]
+    (source / "passwd.csv").symlink_to(outside / "passwd.csv")
+    before = snapshot(landing)
+    for location in (str(source), str(source / "*.csv")):
+        with pytest.raises(PullError, match=r"passwd\.csv: a symbolic link to a file outside .*not followed"):
+            pull([location], landing)
+    assert snapshot(landing) == before
+
+
+def test_credentials_in_a_url_are_never_shown(site, tmp_path):
+    from ingest.landing import shown_location
+
+    url = site.url("/a.csv").replace("http://", "http://analyst:hunter2@") + "?token=s3cr3t-token"
+    assert shown_location(url) == site.url("/a.csv") + "?..."
+    assert shown_location("/drop/evil\nINFO forged.csv") == "/drop/evil\\nINFO forged.csv"
+    with pytest.raises(PullError) as failure:
+        pull([url], tmp_path / "landing", retries=0)
+    assert "hunter2" not in str(failure.value) and "analyst" not in str(failure.value)
+    assert "s3cr3t" not in str(failure.value)
+
+
+def test_sigterm_stops_a_trickling_pull_promptly_without_a_retry(site, tmp_path):
+    """The pull asset run by Dagster in another process, stuck on a trickling server: SIGTERM
+    ends the process within seconds, and the server saw one request (no retry)."""
+    import signal
+    import subprocess
+    import sys
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        f"sources:\n  staff_survey:\n    locations: ['{site.url('/slow/survey.csv')}']\n    timeout_seconds: 30\n",
+        encoding="utf-8",
+    )
+    site.routes["/slow/survey.csv"] = trickle(0.2)
+    script = (
+        "import sys\n"
+        "from dagster import DagsterInstance, materialize\n"
+        "from orchestration.assets import pull_assets\n"
+        "from orchestration.resources import ProjectPaths\n"
+        f"paths = ProjectPaths(data_dir={str(tmp_path / 'var')!r}, config_dir={str(config)!r})\n"
+        "asset = next(a for a in pull_assets if a.key.path == ['landing', 'staff_survey'])\n"
+        "result = materialize([asset], resources={'paths': paths}, raise_on_error=False,"
+        " instance=DagsterInstance.ephemeral())\n"
+        "sys.exit(0 if result.success else 3)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while site.hits["/slow/survey.csv"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert site.hits["/slow/survey.csv"] == 1, "the pull never started"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        assert process.wait(timeout=15) != 0
+        assert time.monotonic() - stopped < 10
+        assert site.hits["/slow/survey.csv"] == 1  # not restarted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -99,15 +99,16 @@ def test_nightly_job_on_tiny_inputs(tiny_project):
         assert progress == [("increase", True, 0.75, True)]  # 0.80 >= 0.75
 
         # The same months in system_metrics: the collaboration's series pools its two members
-        # (140/200 in July, 160/200 in September); two points are far too few for SPC limits.
+        # (140/200 in July, 160/200 in September); two points are far too few for SPC limits,
+        # but Making Data Count (the default convention) shows their mean, 0.75 (issue 14).
         series = db.execute(
             "select period_month, numerator, denominator, value, n_organisations, spc_mean, spc_signal "
             "from marts.system_metrics where entity_type = 'collaboration' and entity_id = 'tiny' "
             "and metric_id = 'ae_4h_all' order by period_month"
         ).fetchall()
         assert series == [
-            (dt.date(2024, 7, 1), 140.0, 200.0, 0.7, 2, None, None),
-            (dt.date(2024, 9, 1), 160.0, 200.0, 0.8, 2, None, None),
+            (dt.date(2024, 7, 1), 140.0, 200.0, 0.7, 2, 0.75, None),
+            (dt.date(2024, 9, 1), 160.0, 200.0, 0.8, 2, 0.75, None),
         ]
 
         loads = db.execute(

@@ -21,7 +21,9 @@ def test_sensor_runs_on_new_or_changed_content_only(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
     (folder / "a_wave1.csv").write_text("Respondent ID\n1\n")
-    (folder / "notes.txt").write_text("not an export")
+    # Not an export. (Issue 21 made .txt an input: Excel's "Unicode text" is a tab-separated
+    # .txt, and a .txt that is not an export is now named and rejected, not ignored.)
+    (folder / "notes.md").write_text("not an export")
     paths = ProjectPaths(
         data_dir=str(tmp_path),
         config_dir=str(tmp_path),

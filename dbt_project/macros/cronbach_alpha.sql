@@ -2,10 +2,11 @@
 
     alpha = k / (k - 1) * (1 - sum of item variances / variance of respondents' item totals),
     over respondents who answered every item of the characteristic (listwise), using
-    sample variances. Null with fewer than two items, fewer than two complete respondents,
-    or no variance in the totals. `group_columns`: ['collaboration_id', 'wave'], or with
-    'organisation_code' — the two grains int_characteristic_variances computes (in one pass
-    over the answers) the variances for. -#}
+    sample variances, summed exactly (macros/exact_arithmetic.sql). Null with fewer than
+    two items, fewer than two complete respondents, or no variance in the totals.
+    `group_columns`: ['collaboration_id', 'wave'], or with 'organisation_code' — the two
+    grains int_characteristic_variances computes (in one pass over the answers) the
+    variances for. -#}
 {% macro cronbach_alpha(group_columns) %}
 {%- set groups = group_columns | join(', ') -%}
 {%- set by_organisation = 'organisation_code' in group_columns -%}
@@ -20,7 +21,7 @@ with variances as (
 ),
 
 summed as (
-    select {{ groups }}, characteristic_id, sum(variance) as item_variance_sum
+    select {{ groups }}, characteristic_id, {{ exact_sum('variance') }} as item_variance_sum
     from variances
     where item_id is not null
     group by {{ groups }}, characteristic_id
@@ -39,7 +40,7 @@ select
     case
         when total_variances.n_complete >= 2 and total_variances.total_variance > 0
             then (1.0 * total_variances.n_items / (total_variances.n_items - 1))
-                * (1 - summed.item_variance_sum / total_variances.total_variance)
+                * (1 - cast(summed.item_variance_sum as double precision) / total_variances.total_variance)
     end as cronbach_alpha
 from summed
 inner join total_variances

@@ -3,7 +3,9 @@
 -- one pass over the answers: per characteristic, the sample variance of each item and of
 -- respondents' item totals, over respondents who answered every item of a characteristic
 -- with more than one item (listwise). Grain: one row per grain (`is_by_organisation`) ×
--- group × characteristic × item (`item_id`; null for the row of the totals).
+-- group × characteristic × item (`item_id`; null for the row of the totals). Answers and
+-- totals are whole numbers: the variances are exact integer arithmetic until the final
+-- division (macros/exact_arithmetic.sql), so the same on every build.
 {{ config(materialized='table') }}
 with
 -- Respondents who answered every item of a characteristic with more than one item, with
@@ -71,7 +73,7 @@ item_variances as (
         organisation_code,
         characteristic_id,
         item_id,
-        var_samp(score_value) as variance,
+        {{ exact_var_samp('score_value', places=0) }} as variance,
         cast(null as bigint) as n_items,
         count(*) as n_respondents
     from complete_answers
@@ -89,7 +91,7 @@ total_variances as (
         organisation_code,
         characteristic_id,
         cast(null as varchar) as item_id,
-        var_samp(score_total) as variance,
+        {{ exact_var_samp('score_total', places=0) }} as variance,
         max(n_items) as n_items,
         count(*) as n_respondents
     from complete

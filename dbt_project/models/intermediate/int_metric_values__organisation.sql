@@ -4,7 +4,8 @@
 -- successor's series is continuous); for one that cannot (SHMI, published without counts),
 -- only from the successor date, so that no published value is lost by averaging ratios:
 -- earlier values stay under the predecessor's own code. Where unpoolable values of several
--- codes still meet in one period, the value is left empty rather than averaged.
+-- codes still meet in one period, the value is left empty rather than averaged. Sums are
+-- exact (macros/exact_arithmetic.sql), so they are the same on every build.
 with metric_values as (
     select * from {{ ref('stg_metrics__values') }}
 ),
@@ -30,8 +31,8 @@ rolled as (
         metric_values.period_grain,
         metrics.is_poolable,
         count(*) as n_source_codes,
-        sum(metric_values.numerator) as numerator,
-        sum(metric_values.denominator) as denominator,
+        {{ exact_sum('metric_values.numerator') }} as numerator,
+        {{ exact_sum('metric_values.denominator') }} as denominator,
         max(metric_values.value) as single_value
     from metric_values
     inner join metrics
@@ -53,6 +54,6 @@ select
         when n_source_codes = 1 then single_value
         when not is_poolable then null
         when denominator is null then numerator
-        else numerator / nullif(denominator, 0)
+        else cast(numerator as double precision) / nullif(cast(denominator as double precision), 0)
     end as value
 from rolled

@@ -22,7 +22,8 @@
 -- Each window sums the compared organisations' numerators and denominators (a count: the
 -- mean per period of their total); a metric published without counts (SHMI) is the mean of
 -- the compared organisations' values. `is_provisional` marks a window with fewer published
--- periods than var('outcome_min_months') (month) or none (year).
+-- periods than var('outcome_min_months') (month) or none (year). Sums are exact DECIMALs
+-- (macros/exact_arithmetic.sql), the same on every build.
 {%- set window_months = var('outcome_window_months') %}
 {%- set min_months = var('outcome_min_months') %}
 with waves as (
@@ -255,9 +256,9 @@ collaboration_periods as (
         window_periods.metric_id,
         window_periods.period_month,
         window_periods.window_name,
-        sum(organisation_values.numerator) as numerator,
-        sum(organisation_values.denominator) as denominator,
-        avg(organisation_values.value) as mean_value
+        {{ exact_sum('organisation_values.numerator') }} as numerator,
+        {{ exact_sum('organisation_values.denominator') }} as denominator,
+        {{ exact_avg('organisation_values.value') }} as mean_value
     from classified
     inner join window_periods
         on
@@ -278,12 +279,14 @@ pooled as (
         collaboration_id,
         wave,
         metric_id,
-        sum(case when window_name = 'baseline' then numerator end) as baseline_numerator,
-        sum(case when window_name = 'baseline' then coalesce(denominator, 1) end) as baseline_denominator,
-        avg(case when window_name = 'baseline' then mean_value end) as baseline_mean_value,
-        sum(case when window_name = 'followup' then numerator end) as followup_numerator,
-        sum(case when window_name = 'followup' then coalesce(denominator, 1) end) as followup_denominator,
-        avg(case when window_name = 'followup' then mean_value end) as followup_mean_value
+        {{ exact_sum("case when window_name = 'baseline' then numerator end") }} as baseline_numerator,
+        {{ exact_sum("case when window_name = 'baseline' then coalesce(denominator, 1) end") }}
+            as baseline_denominator,
+        {{ exact_avg("case when window_name = 'baseline' then mean_value end") }} as baseline_mean_value,
+        {{ exact_sum("case when window_name = 'followup' then numerator end") }} as followup_numerator,
+        {{ exact_sum("case when window_name = 'followup' then coalesce(denominator, 1) end") }}
+            as followup_denominator,
+        {{ exact_avg("case when window_name = 'followup' then mean_value end") }} as followup_mean_value
     from collaboration_periods
     group by 1, 2, 3
 ),
@@ -397,13 +400,13 @@ valued as (
         bounded.*,
         case
             when bounded.is_poolable
-                then {{ round_half_up('1.0 * pooled.baseline_numerator / nullif(pooled.baseline_denominator, 0)', 4) }}
+                then {{ round_half_up(safe_ratio('pooled.baseline_numerator', 'pooled.baseline_denominator'), 4) }}
             else {{ round_half_up('pooled.baseline_mean_value', 4) }}
         end as baseline_value,
         coalesce(period_counts.baseline_periods, 0) as baseline_months,
         case
             when bounded.is_poolable
-                then {{ round_half_up('1.0 * pooled.followup_numerator / nullif(pooled.followup_denominator, 0)', 4) }}
+                then {{ round_half_up(safe_ratio('pooled.followup_numerator', 'pooled.followup_denominator'), 4) }}
             else {{ round_half_up('pooled.followup_mean_value', 4) }}
         end as followup_value,
         coalesce(period_counts.followup_periods, 0) as followup_months,
@@ -411,8 +414,8 @@ valued as (
         case
             when bounded.is_poolable
                 then
-                    1.0 * pooled.followup_numerator / nullif(pooled.followup_denominator, 0)
-                    - 1.0 * pooled.baseline_numerator / nullif(pooled.baseline_denominator, 0)
+                    {{ safe_ratio('pooled.followup_numerator', 'pooled.followup_denominator') }}
+                    - {{ safe_ratio('pooled.baseline_numerator', 'pooled.baseline_denominator') }}
             else pooled.followup_mean_value - pooled.baseline_mean_value
         end as raw_change,
         case

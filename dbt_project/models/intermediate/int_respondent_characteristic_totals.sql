@@ -4,6 +4,8 @@
 -- one row per respondent (respondent_number, see int_respondents__numbered) per
 -- characteristic (characteristic_number, see the characteristic_numbers macro) they
 -- answered at least one item of. Narrow integer keys keep the table cheap to write and read.
+-- Answers are whole numbers on the instrument's scale: their sums are integer arithmetic,
+-- the same in any order (macros/exact_arithmetic.sql).
 {{ config(materialized='table') }}
 with respondents as (
     select * from {{ ref('int_respondents__numbered') }}
@@ -16,9 +18,9 @@ characteristics as (
 select
     respondents.respondent_number,
     characteristics.characteristic_number,
-    avg(answers.score_value) as respondent_score,
+    {{ exact_avg('answers.score_value', places=0) }} as respondent_score,
     count(*) as n_items_answered,
-    sum(answers.score_value) as score_total,
+    cast({{ exact_sum('answers.score_value', places=0) }} as integer) as score_total,
     max(characteristics.n_items) as n_items
 from {{ ref('stg_diagnostic__answers') }} as answers
 inner join respondents

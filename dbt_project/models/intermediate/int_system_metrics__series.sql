@@ -2,7 +2,9 @@
 -- metric and period. Collaborations and ICBs pool their organisations by summing
 -- numerators and denominators (never by averaging rates), and only for metrics that can
 -- be pooled. An organisation counts for a collaboration only in periods that overlap its
--- membership, and for the ICB it belonged to as at each period. A pooled series flags the
+-- membership, and for the ICB it belonged to as at each period. The sums are exact
+-- DECIMALs (macros/exact_arithmetic.sql): the same totals whatever order they are added in.
+-- A pooled series flags the
 -- organisations that reported in its previous period and still belong but gave no value
 -- (n_organisations_not_reporting, organisations_not_reporting).
 --
@@ -81,8 +83,8 @@ aggregated as (
         metric_id,
         period_month,
         period_grain,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
+        {{ exact_sum('numerator') }} as numerator,
+        {{ exact_sum('denominator') }} as denominator,
         count(distinct org_code) as n_organisations
     from pooled_organisations
     group by 1, 2, 3, 4, 5
@@ -191,7 +193,10 @@ select
     period_grain,
     numerator,
     denominator,
-    case when denominator is null then numerator else numerator / nullif(denominator, 0) end as value,
+    case
+        when denominator is null then cast(numerator as double precision)
+        else cast(numerator as double precision) / nullif(cast(denominator as double precision), 0)
+    end as value,
     cast(n_organisations as integer) as n_organisations,
     cast(n_organisations_not_reporting as integer) as n_organisations_not_reporting,
     organisations_not_reporting

@@ -3,7 +3,9 @@
 -- partner. 95% interval: score ± 1.96 × SE with SE = sqrt(Σ s_k² / n_k) / K over the K
 -- organisations (s_k² the within-organisation variance of respondent scores; where an
 -- organisation has one respondent, the variance of all the group's respondents), clipped
--- to the scale. Groups under var('min_group_size') respondents are suppressed.
+-- to the scale. Groups under var('min_group_size') respondents are suppressed. Means,
+-- variances and sums are exact aggregates (macros/exact_arithmetic.sql), so every figure is
+-- the same on every build.
 {%- set min_group = var('min_group_size') %}
 with organisation_scores as (
     select * from {{ ref('int_organisation_characteristic_scores') }}
@@ -22,7 +24,7 @@ alpha as (
 ),
 
 group_variance as (
-    select collaboration_id, wave, characteristic_id, var_samp(respondent_score) as all_variance
+    select collaboration_id, wave, characteristic_id, {{ exact_var_samp('respondent_score') }} as all_variance
     from respondent_scores
     group by 1, 2, 3
 ),
@@ -33,11 +35,10 @@ collaboration_scores as (
         organisation_scores.wave,
         organisation_scores.instrument_id,
         organisation_scores.characteristic_id,
-        avg(organisation_scores.organisation_score) as raw_score,
-        sqrt(sum(
-            coalesce(organisation_scores.respondent_variance, group_variance.all_variance)
-            / organisation_scores.n_respondents
-        )) / count(*) as standard_error,
+        {{ exact_avg('organisation_scores.organisation_score') }} as raw_score,
+        sqrt(cast({{ exact_sum(
+            'coalesce(organisation_scores.respondent_variance, group_variance.all_variance)'
+            ~ ' / organisation_scores.n_respondents') }} as double precision)) / count(*) as standard_error,
         sum(organisation_scores.n_respondents) as n_respondents,
         count(*) as n_organisations,
         max(
@@ -100,9 +101,8 @@ published as (
         case
             when not is_suppressed and n_reportable_organisations >= 2 then {{ round_half_up('raw_gap', 2) }}
         end as perception_gap,
-        -- alpha carries floating-point noise from the order in which DuckDB's threads add
-        -- up the variances: round_half_up fixes it at 12 decimals first, so an alpha exactly
-        -- halfway (e.g. 0.4315) is published half-up on every build.
+        -- round_half_up: the decimal value, so an alpha exactly halfway (0.4315, stored in
+        -- binary as 0.43149999...) is published half-up.
         case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
@@ -132,3 +132,5 @@ select
     cronbach_alpha,
     is_suppressed
 from published
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id, wave, characteristic  -- noqa: AM06

@@ -75,9 +75,8 @@ published as (
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
-        -- alpha carries floating-point noise from the order in which DuckDB's threads add
-        -- up the variances: round_half_up fixes it at 12 decimals first, so an alpha exactly
-        -- halfway (e.g. 0.4315) is published half-up on every build.
+        -- round_half_up: the decimal value, so an alpha exactly halfway (0.4315, stored in
+        -- binary as 0.43149999...) is published half-up.
         case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
         is_suppressed,
@@ -108,3 +107,5 @@ select
     is_suppressed,
     suppression_reason
 from published
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id, wave, organisation_code, characteristic

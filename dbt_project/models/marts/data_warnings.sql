@@ -148,3 +148,5 @@ select
 from warnings
 left join collaborations
     on warnings.collaboration_id = collaborations.collaboration_id
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by warnings.collaboration_id, warnings.org_code, warnings.metric_id, warnings.warning  -- noqa: AM06

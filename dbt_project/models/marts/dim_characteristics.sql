@@ -8,3 +8,5 @@ select
     scale_min,
     scale_max
 from {{ ref('stg_diagnostic__characteristics') }}
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by instrument_id, characteristic

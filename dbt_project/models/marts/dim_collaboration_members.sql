@@ -16,3 +16,5 @@ select
     cast(members.left_on is null as boolean) as is_current_member
 from members
 left join organisations on members.org_code = organisations.org_code
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id, org_code

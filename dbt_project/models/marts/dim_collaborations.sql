@@ -47,3 +47,5 @@ from collaborations
 left join icbs on collaborations.icb_code = icbs.icb_code
 left join member_counts on collaborations.collaboration_id = member_counts.collaboration_id
 left join target_lists on collaborations.collaboration_id = target_lists.collaboration_id
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id  -- noqa: AM06

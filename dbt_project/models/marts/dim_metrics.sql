@@ -36,3 +36,5 @@ select
     cast(coverage.last_period as date) as last_period
 from metrics
 left join coverage on metrics.metric_id = coverage.metric_id
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by metric_id  -- noqa: AM06

@@ -40,3 +40,5 @@ left join organisations on codes.org_code = organisations.org_code
 left join successors on codes.org_code = successors.org_code
 left join icbs on organisations.icb_code = icbs.icb_code
 left join regions on organisations.region_code = regions.region_code
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by org_code

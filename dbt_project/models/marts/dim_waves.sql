@@ -26,3 +26,5 @@ left join respondents
     on
         waves.collaboration_id = respondents.collaboration_id
         and waves.wave = respondents.wave
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by collaboration_id, wave  -- noqa: AM06

@@ -244,3 +244,5 @@ select
         as varchar
     ) as measure
 from published
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by characteristic, metric_id

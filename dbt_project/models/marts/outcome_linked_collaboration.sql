@@ -15,10 +15,10 @@ wave_health as (
     select
         collaboration_id,
         wave,
-        -- The mean of 2-decimal scores often lies exactly halfway (e.g. 3.105); in double
-        -- arithmetic its last bit depends on the order the threads add the scores.
-        -- round_half_up fixes it at 12 decimals first, so it is published half-up on every build.
-        {{ round_half_up('avg(score)', 2) }} as health_score,
+        -- The mean of 2-decimal scores (an exact sum: macros/exact_arithmetic.sql) often
+        -- lies exactly halfway (e.g. 3.105, stored in binary as 3.10499999...): published
+        -- half-up on the decimal value (round_half_up).
+        {{ round_half_up(exact_avg('score'), 2) }} as health_score,
         count(score) as characteristics_scored
     from health
     group by 1, 2
@@ -60,3 +60,5 @@ left join wave_health
     on
         outcome_windows.collaboration_id = wave_health.collaboration_id
         and outcome_windows.wave = wave_health.wave
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by outcome_windows.collaboration_id, outcome_windows.wave, outcome_windows.metric_id  -- noqa: AM06

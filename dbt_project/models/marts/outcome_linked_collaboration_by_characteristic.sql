@@ -37,3 +37,5 @@ inner join health
     on
         outcome_windows.collaboration_id = health.collaboration_id
         and outcome_windows.wave = health.wave
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by outcome_windows.collaboration_id, outcome_windows.wave, health.characteristic, outcome_windows.metric_id

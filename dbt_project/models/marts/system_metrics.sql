@@ -80,3 +80,5 @@ left join names
     on
         points.entity_type = names.entity_type
         and points.entity_id = names.entity_id
+-- In grain order, so the table's rows are stored in the same order on every build.
+order by entity_type, entity_id, metric_id, period_month

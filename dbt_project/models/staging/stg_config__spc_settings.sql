@@ -6,5 +6,10 @@ select
     cast(close_to_limit_fraction as double) as close_to_limit_fraction,
     cast(screen_moving_range_outliers as boolean) as screen_moving_range_outliers,
     cast(moving_range_outlier_multiplier as double) as moving_range_outlier_multiplier,
-    cast(baseline_points as integer) as baseline_points
+    cast(moving_range_outlier_inclusive as boolean) as moving_range_outlier_inclusive,
+    cast(baseline_points as integer) as baseline_points,
+    cast(two_of_three_counts_points_beyond_limits as boolean) as two_of_three_counts_points_beyond_limits,
+    cast(conflicting_signals as varchar) as conflicting_signals,
+    cast(rules_cross_recalculation as varchar) as rules_cross_recalculation,
+    cast(show_mean_below_minimum_points as boolean) as show_mean_below_minimum_points
 from {{ source('clean', 'spc_settings') }}
