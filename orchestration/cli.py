@@ -203,7 +203,13 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
 
     prepare_in_background()  # the checks need it after the files are read: import it meanwhile
     relax_sqlite_durability()
-    defs = build_definitions(settings)
+    from orchestration.assets import CONFIGURATION_ERRORS
+
+    try:
+        defs = build_definitions(settings)  # reads sources.yaml and the layouts
+    except CONFIGURATION_ERRORS as error:  # said at once, with the whole message; nothing runs
+        print(f"collab-health: configuration error: {error}", file=sys.stderr)
+        return 2
     job = defs.resolve_job_def(NIGHTLY_JOB)
     graph = defs.resolve_asset_graph()
     run_id = str(uuid4())
