@@ -20,7 +20,7 @@ from typing import IO
 
 import polars as pl
 
-from ingest.files import InputFileError, TextTable, _table, read_text_xlsx
+from ingest.files import InputFileError, TextTable, _read_records, read_text_xlsx
 
 #: Rows per batch: about 25 MB of Python strings for a 120-column file.
 BATCH_ROWS = 20_000
@@ -95,16 +95,14 @@ def _csv_batches(path: Path, open_bytes: Callable[[], IO[bytes]], batch_rows: in
             header = next(reader, None)
             if header is None:
                 raise InputFileError(f"{name}: the file is empty")
-            offset, lines = 0, reader.line_num
+            offset = 0
             while True:
                 records = []
                 for record in reader:
                     records.append(record)
                     if len(records) >= batch_rows:
                         break
-                multiline = reader.line_num - lines > len(records)
-                lines = reader.line_num
-                table = _table(path, encoding, [header, *records], multiline=multiline)
+                table = _read_records(path, iter([header, *records]), encoding, keep=None)
                 if offset:
                     table = TextTable(
                         path, encoding, table.headers, table.rows.with_columns(pl.col("source_row") + offset)

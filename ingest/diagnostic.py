@@ -147,7 +147,10 @@ def _refuse_repeated_columns(layout: ColumnLayout, headers: list[str], path: Pat
     """A field or item whose column appears twice (a copied column, say) is a file error."""
     codebook = layout.codebook
     wanted: list[tuple[str, ColumnMatch, int]] = [
-        *((f"the {name.replace('_', ' ')} column", codebook.fields[name], p) for name, p in layout.fields.items()),
+        *(
+            (f"the {name.replace('_', ' ')} column", codebook.fields[name].column(), p)
+            for name, p in layout.fields.items()
+        ),
         *((f"item {item.id}", item, layout.items[item.id]) for item in codebook.items if item.id in layout.items),
     ]
     taken = {*layout.fields.values(), *layout.items.values(), *layout.free_text}

@@ -556,7 +556,8 @@ def test_sigterm_stops_a_trickling_pull_promptly_without_a_retry(site, tmp_path)
     import sys
 
     config = tmp_path / "config"
-    config.mkdir()
+    (config / "layouts").mkdir(parents=True)
+    shutil.copy(LAYOUTS_DIR / "staff_survey.yaml", config / "layouts")
     (config / "sources.yaml").write_text(
         f"sources:\n  staff_survey:\n    locations: ['{site.url('/slow/survey.csv')}']\n    timeout_seconds: 30\n",
         encoding="utf-8",
@@ -565,10 +566,10 @@ def test_sigterm_stops_a_trickling_pull_promptly_without_a_retry(site, tmp_path)
     script = (
         "import sys\n"
         "from dagster import DagsterInstance, materialize\n"
-        "from orchestration.assets import pull_assets\n"
+        "from orchestration.assets import pull_asset\n"
         "from orchestration.resources import ProjectPaths\n"
         f"paths = ProjectPaths(data_dir={str(tmp_path / 'var')!r}, config_dir={str(config)!r})\n"
-        "asset = next(a for a in pull_assets if a.key.path == ['landing', 'staff_survey'])\n"
+        "asset = pull_asset('staff_survey', 'NHS Staff Survey')\n"
         "result = materialize([asset], resources={'paths': paths}, raise_on_error=False,"
         " instance=DagsterInstance.ephemeral())\n"
         "sys.exit(0 if result.success else 3)\n"
