@@ -348,22 +348,10 @@ def read_diagnostic_export(
         )
 
     quarantine = problems.quarantine()
-    valid = problems.passing()
-
-    # Duplicate submissions: keep each respondent's latest (on a tie, the later row in the file).
-    # Judged on the key columns only, so the wide frame is not sorted (copied) for it.
-    latest, superseded = split_repeats(
-        valid.select("collab", "wave_number", "respondent_id", "submitted", "source_row"),
-        ["collab", "wave_number", "respondent_id"],
-        order_by=["submitted", "source_row"],
-        descending=True,
-        source_file=source,
-        reason="superseded by a later submission from the same respondent (row {})",
-        column_name="respondent_id",
-    )
-    quarantine = pl.concat([quarantine, superseded])
-    kept = valid.filter(pl.col("source_row").is_in(latest.get_column("source_row").implode()))
-    del valid, latest
+    # Repeated submissions are resolved in combine_exports, after the rows that are not
+    # valid for the collaborations file are set aside (a late invalid resubmission must
+    # not displace a valid one).
+    kept = problems.passing()
 
     # Answers: labels and numbers to values on each item's scale; unrecognised text is a cell problem.
     item_scales = {item.id: codebook.item_scale(item) for item in codebook.items if item.id in item_columns}
@@ -546,15 +534,36 @@ def combine_exports(
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """All files' tables together, checked against each other and against the configuration.
 
-    A respondent found in several files (a re-export, or a combined file beside per-wave
-    files) keeps only their latest submission; the others are quarantined naming the file
-    and row that was kept. With `collaborations`, a row whose collaboration and wave are not
+    In this order: first, with `collaborations`, a row whose collaboration and wave are not
     declared, or whose organisation was not a member during that wave's fieldwork, is
-    quarantined too: it must not reach the scores.
+    quarantined (it must not reach the scores); then, of the valid rows, each respondent
+    (collaboration, wave and pseudonymised id) keeps only their latest submission, within a
+    file or across files (a re-export, or a combined file beside per-wave files). On equal
+    submission times the row of the file whose name sorts last wins, then the later row of
+    that file. The others are quarantined naming the file and row that was kept.
     """
     tables, quarantine = concat_results(results)
-    respondents, superseded = split_repeats(
-        tables["diagnostic_respondents"],
+    respondents = tables["diagnostic_respondents"]
+    problems = [quarantine]
+    if collaborations is not None:
+        respondents, undeclared = _quarantine_undeclared(respondents, collaborations)
+        problems.append(undeclared)
+    respondents, superseded = _keep_latest_submission(respondents)
+    problems.append(superseded)
+    answers = tables["diagnostic_answers"].join(
+        respondents.select(pl.col("source_file").cast(pl.Categorical), "source_row"),
+        on=["source_file", "source_row"],
+        how="semi",
+    )
+    tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
+    return tables, pl.concat(problems)
+
+
+def _keep_latest_submission(respondents: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each respondent's latest valid submission; ties go to the file name sorting last,
+    then the later row."""
+    return split_repeats(
+        respondents,
         ["collaboration_id", "wave", "respondent_key"],
         order_by=["submitted_at", "source_file", "source_row"],
         descending=True,
@@ -563,17 +572,6 @@ def combine_exports(
         reason_columns=(KEPT_FILE, KEPT_ROW),
         column_name="respondent_id",
     )
-    problems = [quarantine, superseded]
-    if collaborations is not None:
-        respondents, undeclared = _quarantine_undeclared(respondents, collaborations)
-        problems.append(undeclared)
-    answers = tables["diagnostic_answers"].join(
-        respondents.select(pl.col("source_file").cast(pl.Categorical), "source_row"),
-        on=["source_file", "source_row"],
-        how="semi",
-    )
-    tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
-    return tables, pl.concat(problems)
 
 
 def _quarantine_undeclared(

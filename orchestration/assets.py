@@ -6,6 +6,8 @@ and replaces them in one transaction. A file that cannot be read at all is rejec
 recorded in `audit.file_loads` with the error, while the other files still load.
 """
 
+import functools
+import inspect
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -30,24 +33,36 @@ from dagster import (
     multi_asset,
 )
 
-from ingest.codebook import load_codebooks
+from ingest.codebook import CodebookError, load_codebooks
 from ingest.collaborations import (
+    CollaborationsError,
     check_instruments,
     check_target_metrics,
     collaboration_tables,
     load_collaborations,
 )
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
-from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable, sha256_file
 from ingest.landing import PullError, is_input_file, pull_source, shown_location
-from ingest.layouts import Layout
-from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
-from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
-from ingest.pseudonymise import pseudonymisation_key, using_demo_key
+from ingest.layouts import Layout, LayoutError
+from ingest.metric_catalogue import (
+    MetricCatalogueError,
+    catalogue_tables,
+    load_metric_catalogue,
+    metric_values,
+    publication_names,
+)
+from ingest.organisations import (
+    OrganisationMatcher,
+    checked_snapshots,
+    organisation_reference_tables,
+    read_organisations,
+)
+from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, using_demo_key
 from ingest.publication import TOTALS_SCHEMA, combine_publications, empty_table, read_publication
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
-from ingest.sources import publication_layouts, source_variable
-from ingest.spc_settings import load_spc_settings, spc_tables
+from ingest.sources import SourcesError, publication_layouts, source_variable
+from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.settings import settings
 
@@ -63,6 +78,51 @@ def table_metadata(frame: pl.DataFrame) -> dict:
     (`dagster/row_count`) and column schema (`dagster/column_schema`)."""
     schema = TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
     return {"dagster/row_count": frame.height, "dagster/column_schema": MetadataValue.table_schema(schema)}
+
+
+#: Errors in the project's own configuration files: retrying cannot fix them.
+CONFIGURATION_ERRORS = (
+    SourcesError,
+    LayoutError,
+    CollaborationsError,
+    MetricCatalogueError,
+    CodebookError,
+    SpcSettingsError,
+    PseudonymisationKeyError,
+)
+
+
+def fails_fast_on_configuration_errors(function):
+    """Turn a configuration error into a Dagster `Failure` that is never retried (should an
+    asset get a retry policy), whose description is the whole validation message, so the
+    run summary shows it rather than the innermost error (e.g. a pydantic model's name)."""
+
+    def failure(error: Exception) -> Failure:
+        return Failure(
+            description=f"configuration error: {error}",
+            metadata={"configuration_error": str(error)},
+            allow_retries=False,
+        )
+
+    if inspect.isgeneratorfunction(function):
+
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            try:
+                yield from function(*args, **kwargs)
+            except CONFIGURATION_ERRORS as error:
+                raise failure(error) from None
+
+        return generator
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except CONFIGURATION_ERRORS as error:
+            raise failure(error) from None
+
+    return wrapper
 
 
 FILE_LOADS_SCHEMA = {
@@ -180,6 +240,7 @@ def pull_asset(source: str, description: str, suffixes: tuple[str, ...] = SUPPOR
             )
         ],
     )
+    @fails_fast_on_configuration_errors
     def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
         return _pull(context, source, paths, suffixes)
 
@@ -217,12 +278,100 @@ ORGANISATION_TABLES = {
     ],
     pool=DUCKDB_POOL,
 )
-def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """Trusts, successors, ICB membership snapshots, ICB and region names."""
-    tables = organisation_reference_tables(paths.landing("organisations"))
+def clean_organisations(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Trusts, successors, ICB membership snapshots, ICB and region names.
+
+    Each organisation -> ICB snapshot file is checked first: one whose ICB codes are not
+    ICBs valid at its date is rejected whole (logged, recorded in `audit.file_loads` and
+    `quarantine.organisations`, and failing the `files_accepted` check), and the mapping
+    of the other snapshots stands."""
+    folder = paths.landing("organisations")
+    tables = organisation_reference_tables(folder)
+    accepted, rejected = checked_snapshots(folder)
+    for _, error in rejected:
+        context.log.error(error)
+    rows = {}
+    for snapshot in accepted:
+        rows[snapshot.source_file] = rows.get(snapshot.source_file, 0) + snapshot.frame.height
+    file_loads = pl.DataFrame(
+        [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "loaded",
+                "rows_read": n,
+                "rows_clean": n,
+                "rows_quarantined": 0,
+            }
+            for name, n in sorted(rows.items())
+        ]
+        + [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "rejected",
+                "error": error,
+            }
+            for name, error in rejected
+        ],
+        schema=FILE_LOADS_SCHEMA,
+    )
+    quarantine = pl.DataFrame(
+        [{"source_file": name, "reason": error, "scope": FILE} for name, error in rejected],
+        schema={"source_file": pl.String, "reason": pl.String, "scope": pl.String},
+    ).with_columns(
+        source_row=pl.lit(None, pl.Int64), column_name=pl.lit(None, pl.String), value=pl.lit(None, pl.String)
+    )
     warehouse.replace_tables("clean", tables)
+    warehouse.replace_tables(
+        "quarantine", {"organisations": quarantine.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)}
+    )
+    write_file_loads(warehouse, "organisations", file_loads)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
+        metadata = table_metadata(frame)
+        if name == "organisation_icb_snapshots":
+            metadata["snapshots"] = MetadataValue.json(
+                [f"{s.source_file} as at {s.as_at} ({s.dated})" for s in accepted]
+            )
+            metadata["files_rejected"] = MetadataValue.json([name for name, _ in rejected])
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+
+
+def write_file_loads(
+    warehouse: DuckDBWarehouse, source: str, file_loads: pl.DataFrame, totals: list[pl.DataFrame] | None = None
+) -> None:
+    """Replace `source`'s rows of `audit.file_loads` (one row per file) and of
+    `audit.published_totals` (a publication's own totals) in one transaction."""
+    with warehouse.connect() as connection:
+        connection.execute("create schema if not exists audit")
+        connection.execute(
+            "create table if not exists audit.file_loads ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
+            )
+            + ")"
+        )
+        connection.execute(
+            "create table if not exists audit.published_totals ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'double' if dtype == pl.Float64 else 'varchar'}"
+                for name, dtype in TOTALS_SCHEMA.items()
+            )
+            + ")"
+        )
+        connection.register("incoming", file_loads.to_arrow())
+        connection.register(
+            "incoming_totals", pl.concat([pl.DataFrame(schema=TOTALS_SCHEMA), *(totals or [])]).to_arrow()
+        )
+        connection.execute("begin transaction")
+        connection.execute("delete from audit.file_loads where source = ?", [source])
+        connection.execute("insert into audit.file_loads select * from incoming")
+        connection.execute("delete from audit.published_totals where source = ?", [source])
+        connection.execute("insert into audit.published_totals select * from incoming_totals")
+        connection.execute("commit")
+    warehouse.write_parquet("audit", "file_loads")
 
 
 def row_tables(layouts: dict[str, Layout]) -> dict[str, str]:
@@ -351,32 +500,7 @@ def load_folder(
             schema, {qualified(n)[1]: frame for n, frame in tables.items() if qualified(n)[0] == schema}
         )
     warehouse.replace_tables("quarantine", {source: quarantine})
-    with warehouse.connect() as connection:
-        connection.execute("create schema if not exists audit")
-        connection.execute(
-            "create table if not exists audit.file_loads ("
-            + ", ".join(
-                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
-            )
-            + ")"
-        )
-        connection.execute(
-            "create table if not exists audit.published_totals ("
-            + ", ".join(
-                f"{name} {'bigint' if dtype == pl.Int64 else 'double' if dtype == pl.Float64 else 'varchar'}"
-                for name, dtype in TOTALS_SCHEMA.items()
-            )
-            + ")"
-        )
-        connection.register("incoming", file_loads.to_arrow())
-        connection.register("incoming_totals", pl.concat([pl.DataFrame(schema=TOTALS_SCHEMA), *totals]).to_arrow())
-        connection.execute("begin transaction")
-        connection.execute("delete from audit.file_loads where source = ?", [source])
-        connection.execute("insert into audit.file_loads select * from incoming")
-        connection.execute("delete from audit.published_totals where source = ?", [source])
-        connection.execute("insert into audit.published_totals select * from incoming_totals")
-        connection.execute("commit")
-    warehouse.write_parquet("audit", "file_loads")
+    write_file_loads(warehouse, source, file_loads, totals)
 
     run_metadata = {
         "source": source,
@@ -419,6 +543,7 @@ DIAGNOSTIC_TABLES = {
     specs=_clean_specs(list(DIAGNOSTIC_TABLES), ["diagnostic_exports", "organisations"], DIAGNOSTIC_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
@@ -461,6 +586,7 @@ COLLABORATION_TABLES = {
     specs=_clean_specs(list(COLLABORATION_TABLES), [], COLLABORATION_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     path = Path(paths.config_dir) / "collaborations.yaml"
@@ -470,8 +596,7 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     )
     layouts = publication_layouts(paths.config_dir)
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", layouts)
-    monthly = {m.id for m in catalogue.metrics if any(layouts[s].period.grain == "month" for s in m.sources)}
-    check_target_metrics(collaborations, monthly, {m.id for m in catalogue.metrics} - monthly, path)
+    check_target_metrics(collaborations, catalogue, path)
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
@@ -542,6 +667,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
         ],
         pool=DUCKDB_POOL,
     )
+    @fails_fast_on_configuration_errors
     def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
         """Apply the metric catalogue to every metric source's clean table."""
         sources = publication_layouts(paths.config_dir)
@@ -561,7 +687,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
             )
         tables = {
             "metric_values": values,
-            **catalogue_tables(catalogue),
+            **catalogue_tables(catalogue, {name: layout.period.grain for name, layout in sources.items()}),
             "publication_names": publication_names(frames),
         }
         warehouse.replace_tables("clean", tables)
@@ -598,6 +724,7 @@ SPC_TABLES = {
 
 
 @multi_asset(name="clean_spc_settings", specs=_clean_specs(list(SPC_TABLES), [], SPC_TABLES), pool=DUCKDB_POOL)
+@fails_fast_on_configuration_errors
 def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/spc.yaml` (or the Making Data Count defaults) into the warehouse."""
     tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))

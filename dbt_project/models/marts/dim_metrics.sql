@@ -28,6 +28,9 @@ select
     cast(metrics.description as string) as description,
     cast(metrics.target_value as double) as standard_value,
     cast(metrics.is_poolable as boolean) as is_poolable,
+    cast(metrics.period_grain as string) as period_grain,
+    cast(metrics.observed_from_month as integer) as observed_from_month,
+    cast(metrics.observed_to_month as integer) as observed_to_month,
     cast(coverage.sources as string) as sources,
     cast(coverage.first_period as date) as first_period,
     cast(coverage.last_period as date) as last_period

@@ -35,7 +35,11 @@ with linked as (
 
 -- Every characteristic × metric of the input gets a row, even one without pairs.
 association_keys as (
-    select characteristic, metric_id, max(characteristic_name) as characteristic_name
+    select
+        characteristic,
+        metric_id,
+        max(characteristic_name) as characteristic_name,
+        max(period_grain) as period_grain
     from linked
     group by characteristic, metric_id
 ),
@@ -190,6 +194,7 @@ published as (
         association_keys.characteristic,
         association_keys.characteristic_name,
         association_keys.metric_id,
+        association_keys.period_grain,
         coalesce(estimates.n_pairs, 0) as n_pairs,
         coalesce(estimates.n_collaborations, 0) as n_collaborations,
         estimates.rank_correlation,
@@ -212,15 +217,28 @@ select
     cast(characteristic as string) as characteristic,
     cast(characteristic_name as string) as characteristic_name,
     cast(metric_id as string) as metric_id,
+    cast(period_grain as string) as period_grain,
     cast(n_pairs as integer) as n_pairs,
     cast(n_collaborations as integer) as n_collaborations,
-    cast(
-        case when is_reportable then {{ round_double('rank_correlation', decimals) }} end as double
-    ) as rank_correlation,
-    cast(case when is_reportable then {{ round_double('ci_low', decimals) }} end as double) as ci_low,
-    cast(case when is_reportable then {{ round_double('ci_high', decimals) }} end as double) as ci_high,
+    case when is_reportable then {{ round_half_up('rank_correlation', decimals) }} end as rank_correlation,
+    case when is_reportable then {{ round_half_up('ci_low', decimals) }} end as ci_low,
+    case when is_reportable then {{ round_half_up('ci_high', decimals) }} end as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
+    cast(
+        case
+            when is_reportable then null
+            when n_collaborations = 0
+                then
+                    'No collaboration has both a health score and a firm (not provisional) before/after '
+                    || 'comparison of this metric yet.'
+            else
+                'Only ' || cast(n_collaborations as {{ dbt.type_string() }}) || ' collaboration'
+                || case when n_collaborations = 1 then ' has' else 's have' end
+                || ' a firm before/after comparison beside a health score; '
+                || cast({{ min_collaborations }} as {{ dbt.type_string() }}) || ' are needed.'
+        end as string
+    ) as not_reportable_reason,
     cast(
         'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
         as string

@@ -5,7 +5,15 @@ with points as (
 ),
 
 series as (
-    select entity_type, entity_id, metric_id, period_month, period_grain, n_organisations
+    select
+        entity_type,
+        entity_id,
+        metric_id,
+        period_month,
+        period_grain,
+        n_organisations,
+        n_organisations_not_reporting,
+        organisations_not_reporting
     from {{ ref('int_system_metrics__series') }}
 ),
 
@@ -49,6 +57,8 @@ select
     cast(points.denominator as double) as denominator,
     cast(points.value as double) as value,
     cast(series.n_organisations as integer) as n_organisations,
+    series.n_organisations_not_reporting > 0 as coverage_dropped,
+    cast(series.organisations_not_reporting as string) as organisations_not_reporting,
     cast(points.segment_start as date) as spc_segment_start,
     cast(points.spc_points as integer) as spc_points,
     cast(points.spc_mean as double) as spc_mean,
