@@ -38,7 +38,7 @@ collaboration_scores as (
         {{ exact_avg('organisation_scores.organisation_score') }} as raw_score,
         sqrt(cast({{ exact_sum(
             'coalesce(organisation_scores.respondent_variance, group_variance.all_variance)'
-            ~ ' / organisation_scores.n_respondents') }} as double precision)) / count(*) as standard_error,
+            ~ ' / organisation_scores.n_respondents') }} as double)) / count(*) as standard_error,
         sum(organisation_scores.n_respondents) as n_respondents,
         count(*) as n_organisations,
         max(
