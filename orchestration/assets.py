@@ -38,6 +38,8 @@ from ingest.landing import PullError, is_input_file, pull_source, shown_location
 from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
 from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
 from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
+from ingest.partner_ratings import TABLE as PARTNER_RATINGS
+from ingest.partner_ratings import partner_items_table
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
 from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, combine_preferring_revised, concat_results
@@ -225,6 +227,9 @@ ROW_TABLES = {
     "diagnostic_exports": "diagnostic_respondents",
     **{layout.source: layout.source for layout in PUBLISHED_LAYOUTS},
 }
+#: Further clean tables whose rows count as clean input rows: a long partner-ratings file
+#: (one row per respondent and partner) has no respondents table rows of its own.
+ALSO_ROW_TABLES = {"diagnostic_exports": (PARTNER_RATINGS,)}
 
 
 def qualified(table: str) -> tuple[str, str]:
@@ -300,6 +305,16 @@ def load_folder(
     ).cast(QUARANTINE_SCHEMA)
 
     clean_rows = tables[ROW_TABLES[source]].group_by("source_file").agg(rows_clean=pl.len())
+    if ALSO_ROW_TABLES.get(source):
+        clean_rows = (
+            pl.concat(
+                tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
+                for name in (ROW_TABLES[source], *ALSO_ROW_TABLES[source])
+            )
+            .unique()
+            .group_by("source_file")
+            .agg(rows_clean=pl.len())
+        )
     quarantined_rows = (
         quarantine.filter(pl.col("scope") == ROW)
         .group_by("source_file")
@@ -395,6 +410,8 @@ DIAGNOSTIC_TABLES = {
     "raw.diagnostic_rows": "The shape of every input row (fields, blank, what parsed); no content, no ids.",
     "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
     "diagnostic_answers": "Answered items of the kept submissions, on the instrument's scale.",
+    PARTNER_RATINGS: "Each respondent's ratings of each partner organisation (closeness, trust, value), wide or long exports.",
+    "instrument_partner_items": "Partner items of every instrument codebook: dimension and scale.",
     "instrument_characteristics": "Characteristics of every instrument codebook.",
     "instrument_items": "Items of every instrument codebook.",
 }
@@ -423,7 +440,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         lambda path: read_diagnostic_export(path, codebooks, key, organisations, collaborations),
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
-        extra_tables=codebook_tables(codebooks),
+        extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
     )
 
 

@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from expectations.suites import SuiteSpec, load_suite_specs, validate
-from orchestration.assets import DUCKDB_POOL, ROW_TABLES
+from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, ROW_TABLES
 from orchestration.resources import DuckDBWarehouse
 
 
@@ -81,13 +81,14 @@ def describe_failure(failure: dict) -> str:
     return f"expect {what}{where}: {count} {'row fails' if count == 1 else 'rows fail'}{mostly}"
 
 
-def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
+def reconciliation_check(source: str, row_table: str, also: tuple[str, ...] = ()) -> AssetChecksDefinition:
     @asset_check(
         asset=AssetKey(["clean", row_table]),
         name="rows_reconcile",
         description=(
             f"Nothing lost: for every loaded {source} file, rows read = rows in clean.{row_table} "
-            f"+ rows in quarantine.{source}."
+            + "".join(f"or clean.{t} " for t in also)
+            + f"+ rows in quarantine.{source}."
         ),
         blocking=True,
         pool=DUCKDB_POOL,
@@ -96,7 +97,9 @@ def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
         mismatches = warehouse.query(
             f"""
             with clean_rows as (
-                select source_file, count(distinct source_row) as n from clean.{row_table} group by 1
+                select source_file, count(distinct source_row) as n
+                from ({" union all ".join(f"select source_file, source_row from clean.{t}" for t in (row_table, *also))})
+                group by 1
             ),
             quarantined as (
                 select source_file, count(distinct source_row) as n
@@ -157,6 +160,6 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
 def build_checks() -> list[AssetChecksDefinition]:
     checks = [great_expectations_check(spec) for spec in load_suite_specs()]
     for source, row_table in ROW_TABLES.items():
-        checks.append(reconciliation_check(source, row_table))
+        checks.append(reconciliation_check(source, row_table, ALSO_ROW_TABLES.get(source, ())))
         checks.append(files_accepted_check(source, row_table))
     return checks

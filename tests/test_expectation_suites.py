@@ -60,3 +60,24 @@ def test_a_string_row_condition_reads_every_column():
     }
     document = {"expectations": [{"type": "x", "kwargs": {"column": "a", "row_condition": nested}}]}
     assert SuiteSpec("s", "clean", "t", ("clean", "t"), "", document).columns == ("a", "c")
+
+
+def test_partner_ratings_suite_holds_closeness_to_its_scale():
+    spec = SPECS["clean_diagnostic_partner_ratings"]
+    frame = pl.DataFrame(
+        {
+            "collaboration_id": ["net"] * 3,
+            "wave": [1] * 3,
+            "respondent_key": ["0" * 32] * 3,
+            "organisation_code": ["R1H"] * 3,
+            "partner_code": ["RF4"] * 3,
+            "item_id": ["PC", "PT1", "PV1"],
+            "dimension": ["closeness", "trust", "value"],
+            "answer_value": [4, 4, 1],
+            "layout": ["wide", "wide", "long"],
+        }
+    )
+    assert validate(spec, frame).success
+    # Closeness runs 0 (none) to 4 (integration): a 5 fails although a rating of 5 would not.
+    assert not validate(spec, frame.with_columns(answer_value=pl.Series([5, 4, 1]))).success
+    assert validate(spec, frame.with_columns(answer_value=pl.Series([4, 5, 1]))).success
