@@ -24,7 +24,12 @@ moves as (
     from {{ ref('int_network_edges') }}
     where is_tie
     union all
-    select collaboration_id, wave, organisation_code, organisation_code, 0 as is_tie
+    select
+        collaboration_id,
+        wave,
+        organisation_code as from_organisation,
+        organisation_code as to_organisation,
+        0 as is_tie
     from nodes
 ),
 
@@ -44,32 +49,37 @@ state_0 as (
 ),
 {%- for step in range(1, steps + 1) %}
 
-state_{{ step }} as (
-    select
-        previous.collaboration_id,
-        previous.wave,
-        previous.source_organisation,
-        moves.to_organisation as target_organisation,
-        coalesce(
-            max(case when moves.is_tie = 0 then previous.distance end),
+    state_{{ step }} as (
+        select
+            previous.collaboration_id,
+            previous.wave,
+            previous.source_organisation,
+            moves.to_organisation as target_organisation,
+            coalesce(
+                max(case when moves.is_tie = 0 then previous.distance end),
+                case
+                    when sum(case when moves.is_tie = 1 and previous.distance = {{ step - 1 }} then 1 else 0 end) > 0
+                        then {{ step }}
+                end
+            ) as distance,
             case
-                when sum(case when moves.is_tie = 1 and previous.distance = {{ step - 1 }} then 1 else 0 end) > 0
-                    then {{ step }}
-            end
-        ) as distance,
-        case
-            when max(case when moves.is_tie = 0 then previous.distance end) is not null
-                then max(case when moves.is_tie = 0 then previous.n_paths end)
-            else sum(case when moves.is_tie = 1 and previous.distance = {{ step - 1 }} then previous.n_paths else 0 end)
-        end as n_paths
-    from state_{{ step - 1 }} as previous
-    inner join moves
-        on
-            previous.collaboration_id = moves.collaboration_id
-            and previous.wave = moves.wave
-            and previous.target_organisation = moves.from_organisation
-    group by previous.collaboration_id, previous.wave, previous.source_organisation, moves.to_organisation
-),
+                when max(case when moves.is_tie = 0 then previous.distance end) is not null
+                    then max(case when moves.is_tie = 0 then previous.n_paths end)
+                else
+                    sum(
+                        case
+                            when moves.is_tie = 1 and previous.distance = {{ step - 1 }} then previous.n_paths else 0
+                        end
+                    )
+            end as n_paths
+        from state_{{ step - 1 }} as previous
+        inner join moves
+            on
+                previous.collaboration_id = moves.collaboration_id
+                and previous.wave = moves.wave
+                and previous.target_organisation = moves.from_organisation
+        group by previous.collaboration_id, previous.wave, previous.source_organisation, moves.to_organisation
+    ),
 {%- endfor %}
 
 reached as (

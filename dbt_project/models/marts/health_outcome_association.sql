@@ -57,19 +57,19 @@ with characteristic_pairs as (
 -- same rules after.
 network_pairs as (
     {%- for column, name in network_measures %}
-    select
-        collaboration_id,
-        wave,
-        '{{ column }}' as characteristic,
-        '{{ name }}' as characteristic_name,
-        metric_id,
-        {{ column }} as health_score,
-        case when not is_provisional then directed_change end as directed_change,
-        'network' as measure_kind
-    from {{ ref('outcome_linked_collaboration') }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            collaboration_id,
+            wave,
+            '{{ column }}' as characteristic,
+            '{{ name }}' as characteristic_name,
+            metric_id,
+            {{ column }} as health_score,
+            case when not is_provisional then directed_change end as directed_change,
+            'network' as measure_kind
+        from {{ ref('outcome_linked_collaboration') }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
