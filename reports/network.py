@@ -172,7 +172,8 @@ def _arrow(tie: Tie, start: tuple[float, float], end: tuple[float, float]) -> st
     )
 
 
-def _label(node: Node, x: float, y: float) -> str:
+def _label(node: Node, x: float, y: float) -> tuple[str, float, float]:
+    """The node's name as wrapped lines beside it, and the label's top and bottom."""
     cx, cy = SIZE[0] / 2, SIZE[1] / 2 + 4
     lines = _wrap(node.name)
     if abs(x - cx) < 1:
@@ -185,7 +186,9 @@ def _label(node: Node, x: float, y: float) -> str:
     spans = "".join(
         f'<tspan x="{lx:.1f}" dy="{0 if i == 0 else FONT_PX}">{escape(line)}</tspan>' for i, line in enumerate(lines)
     )
-    return f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="{FONT_PX}" fill="{TEXT}">{spans}</text>'
+    text = f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-size="{FONT_PX}" fill="{TEXT}">{spans}</text>'
+    # The label's extent: from the first line's ascent to the last line's descent.
+    return text, ly - FONT_PX, ly + (len(lines) - 1) * FONT_PX + FONT_PX / 3
 
 
 def diagram(nodes: list[Node], ties: list[Tie], title: str, description: str, element_id: str) -> str:
@@ -196,19 +199,26 @@ def diagram(nodes: list[Node], ties: list[Tie], title: str, description: str, el
         for tie in sorted(ties, key=lambda t: (t.source, t.target))
         if tie.source in positions and tie.target in positions
     )
-    circles = "".join(
-        f'<g class="organisation" data-organisation="{escape(node.code)}">'
-        f'<circle cx="{x}" cy="{y}" r="{NODE_RADIUS}" fill="#fff" stroke="{BLUE}" stroke-width="2.5"/>'
-        f"{_label(node, x, y)}</g>"
-        for node in nodes
-        for x, y in [positions[node.code]]
-    )
+    circles, tops, bottoms = [], [], []
+    for node in nodes:
+        x, y = positions[node.code]
+        label, top, bottom = _label(node, x, y)
+        circles.append(
+            f'<g class="organisation" data-organisation="{escape(node.code)}">'
+            f'<circle cx="{x}" cy="{y}" r="{NODE_RADIUS}" fill="#fff" stroke="{BLUE}" stroke-width="2.5"/>'
+            f"{label}</g>"
+        )
+        tops += [top, y - NODE_RADIUS]
+        bottoms += [bottom, y + NODE_RADIUS]
+    # Only as tall as the drawing: a triangle of three needs less height than a square.
+    top = math.floor(min(tops, default=0) - 6)
+    height = math.ceil(max(bottoms, default=SIZE[1]) + 6) - top
     return (
         f'<svg id="{escape(element_id)}" class="network" role="img" aria-label="{escape(title)}" '
-        f'viewBox="0 0 {SIZE[0]} {SIZE[1]}" width="{SIZE[0]}" height="{SIZE[1]}" '
+        f'viewBox="0 {top} {SIZE[0]} {height}" width="{SIZE[0]}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="Arial, Helvetica, sans-serif">'
         f"<title>{escape(title)}</title><desc>{escape(description)}</desc>"
-        f'<rect width="{SIZE[0]}" height="{SIZE[1]}" fill="#fff"/>{arrows}{circles}</svg>'
+        f'<rect y="{top}" width="{SIZE[0]}" height="{height}" fill="#fff"/>{arrows}{"".join(circles)}</svg>'
     )
 
 
