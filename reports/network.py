@@ -329,6 +329,7 @@ def wave_networks(db, collaboration_id: str, waves: list[dict]) -> list[dict]:
         names = {node.code: node.name for node in nodes}
         when = f" ({fieldwork[wave]:%B %Y})" if fieldwork.get(wave) else ""
         title = f"Partner network at wave {wave}{when}"
+        heading = f"Wave {wave}{when}"
         withheld = sum(o["is_suppressed"] for o in organisations)
         if network["density"] is None:
             summary = f"{len(nodes)} organisations; every rating withheld."
@@ -349,6 +350,7 @@ def wave_networks(db, collaboration_id: str, waves: list[dict]) -> list[dict]:
             {
                 **network,
                 "title": title,
+                "heading": heading,
                 "summary": summary,
                 "reading": reading(nodes, network["density"], network["reciprocity"], network["n_ties"]),
                 "svg": diagram(nodes, ties, title, description, f"network-wave-{wave}-diagram"),

@@ -116,7 +116,7 @@ def test_wave_networks_draw_only_published_ties_with_proper_case_names():
     )
     waves = [{"wave": 1, "fieldwork_end": dt.date(2024, 8, 30)}, {"wave": 2, "fieldwork_end": dt.date(2024, 11, 29)}]
     first, second = wave_networks(db, "net", waves)
-    assert first["title"] == "Partner network at wave 1 (August 2024)"
+    assert (first["title"], first["heading"]) == ("Partner network at wave 1 (August 2024)", "Wave 1 (August 2024)")
     root = ET.fromstring(first["svg"])
     drawn = {
         (g.get("data-from"), g.get("data-to"), g.get("data-style"))
