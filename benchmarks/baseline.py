@@ -33,8 +33,8 @@ import duckdb  # noqa: E402
 from ingest.codebook import REQUIRED_FIELDS, load_codebooks  # noqa: E402
 from ingest.collaborations import load_collaborations  # noqa: E402
 from ingest.landing import is_input_file  # noqa: E402
+from ingest.layouts import load_layout  # noqa: E402
 from ingest.metric_catalogue import load_metric_catalogue  # noqa: E402
-from ingest.monthly_ae import COLUMNS as AE_COLUMNS  # noqa: E402
 from ingest.sources import is_url, load_sources  # noqa: E402
 from ingest.spc_settings import load_spc_settings  # noqa: E402
 
@@ -289,7 +289,11 @@ def render_sql(config_dir: Path, scratch_dir: Path) -> str:
             _table(
                 "p_ae_columns",
                 {"name": "varchar", "header": "varchar", "required": "boolean"},
-                [(c.name, h, c.required) for c in AE_COLUMNS for h in c.headers],
+                [
+                    (name, header, column.is_required)
+                    for name, column in load_layout(ROOT / "config" / "layouts" / "monthly_ae.yaml").columns.items()
+                    for header in column.headers
+                ],
             ),
             _table("p_cp1252", {"byte_hex": "varchar", "utf8_hex": "varchar"}, _cp1252_table()),
             "-- ===== end of parameter tables =====\n\n",

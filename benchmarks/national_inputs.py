@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.codebook import load_codebooks  # noqa: E402
 from ingest.collaborations import load_collaborations  # noqa: E402
-from ingest.monthly_ae import COUNT_COLUMNS  # noqa: E402
+from ingest.layouts import load_layout  # noqa: E402
 from ingest.synthetic import generate_exports, sample_org_names  # noqa: E402
 
 SEED = 20261126
@@ -62,8 +62,9 @@ SOURCE_FOLDERS = {
     "monthly_ae": "monthly_ae",
     "organisations": "organisations",
 }
-#: Sources the national set does not generate: switched off in its sources.yaml.
-UNUSED_SOURCES = ("ae_tidy", "staff_survey", "shmi")
+#: The Monthly A&E layout: the only publication the national set generates.
+AE_LAYOUT = ROOT / "config" / "layouts" / "monthly_ae.yaml"
+COUNT_COLUMNS = load_layout(AE_LAYOUT).declared_measures
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ def generate(output: Path, scale: Scale, seed: int = SEED, progress=print) -> In
     spc["change_points"] = []  # the generated series has no gap
     (config / "spc.yaml").write_text(yaml.safe_dump(spc, sort_keys=False))
     sources = {name: {"locations": [f"../data/{folder}"]} for name, folder in SOURCE_FOLDERS.items()}
-    sources |= {name: {"locations": []} for name in UNUSED_SOURCES}
+    (config / "layouts").mkdir()
+    shutil.copy(AE_LAYOUT, config / "layouts")
     (config / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}, sort_keys=False))
 
     started = time.perf_counter()

@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
+from ingest.layouts import load_layout  # noqa: E402
 from ingest.metric_catalogue import load_metric_catalogue, source_metric_values  # noqa: E402
-from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae  # noqa: E402
+from ingest.publication import combine_publications, read_publication  # noqa: E402
 from ingest.spc_settings import CHANGE_POINTS_SCHEMA, SpcSettings  # noqa: E402
 from orchestration.spc_command import compiled_spc_model, load_model_inputs  # noqa: E402
 
@@ -130,8 +131,9 @@ def benchmark_reader(years: int, organisations: int) -> None:
         rows = write_ae_files(folder, years, organisations)
         files = sorted(folder.glob("*.csv"))
         started = time.perf_counter()
-        results = [read_monthly_ae(path) for path in files]
-        tables, _ = combine_monthly_ae(results)
+        layout = load_layout(ROOT / "config" / "layouts" / "monthly_ae.yaml")
+        results = [read_publication(path, layout) for path in files]
+        tables, _ = combine_publications(layout)(results)
         read = time.perf_counter() - started
         started = time.perf_counter()
         values = source_metric_values(tables["monthly_ae"], "monthly_ae", catalogue)

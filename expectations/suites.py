@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,6 +48,32 @@ class SuiteSpec:
             named += kwargs.get("column_list", [])
             named += _condition_columns(condition)
         return tuple(dict.fromkeys(named))
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the suite parameters (``{"$PARAMETER": name}``) its expectations take:
+        bounds that come from the configuration, not from the suite file."""
+        return tuple(
+            dict.fromkeys(
+                value["$PARAMETER"]
+                for expectation in self.document["expectations"]
+                for value in expectation["kwargs"].values()
+                if isinstance(value, dict) and "$PARAMETER" in value
+            )
+        )
+
+
+def codebook_parameters(codebooks) -> dict[str, float]:
+    """Suite parameters from the instrument codebooks: the range any answer (on its item's
+    scale) and any score (on its instrument's scale) may take. No hidden cap: an
+    instrument on a 0-100 scale passes as soon as its codebook says so."""
+    answers = [codebook.answer_range for codebook in codebooks]
+    return {
+        "answer_value_min": min(low for low, _ in answers),
+        "answer_value_max": max(high for _, high in answers),
+        "score_value_min": min(codebook.scale.min for codebook in codebooks),
+        "score_value_max": max(codebook.scale.max for codebook in codebooks),
+    }
 
 
 def _condition_columns(condition: Any) -> list[str]:
@@ -114,11 +141,134 @@ def prepare_in_background() -> threading.Thread:
     return thread
 
 
-def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:
-    """Validate a polars frame against a suite (converted to pandas through Arrow)."""
+#: Expectations whose verdict is row by row: the counts of a table's batches add up to the
+#: counts of the whole table, so a table can be validated a batch of rows at a time.
+ROW_BY_ROW = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+    }
+)
+ROW_COUNT = "expect_table_row_count_to_be_between"
+
+
+def validates_in_batches(spec: SuiteSpec) -> bool:
+    """True when every expectation of the suite is judged row by row or is the row count."""
+    return all(e["type"] in ROW_BY_ROW | {ROW_COUNT} for e in spec.document["expectations"])
+
+
+def validate(spec: SuiteSpec, frame: pl.DataFrame, parameters: dict[str, Any] | None = None) -> ValidationOutcome:
+    """Validate a polars frame against a suite (converted to pandas through Arrow), with
+    values for the suite's parameters."""
+    result = _run(spec, spec.document["expectations"], frame, parameters)
+    failures = [_failure(r.expectation_config, r.result, r.exception_info) for r in result.results if not r.success]
+    return ValidationOutcome(success=bool(result.success), evaluated=len(result.results), failures=failures)
+
+
+def validate_batches(
+    spec: SuiteSpec, batches: Iterable[pl.DataFrame], parameters: dict[str, Any] | None = None
+) -> ValidationOutcome:
+    """Validate a table a batch of rows at a time, in bounded memory, with the verdict one
+    validation of the whole table gives: each row-by-row expectation's element, missing and
+    unexpected counts are added up over the batches and its `mostly` applied to the totals;
+    the row count is the batches' total. Only for suites `validates_in_batches`."""
+    if not validates_in_batches(spec):
+        raise ValueError(f"suite {spec.name}: not every expectation is row by row; validate the whole table")
+    expectations = spec.document["expectations"]
+    rowwise = [(i, e) for i, e in enumerate(expectations) if e["type"] in ROW_BY_ROW]
+    # Judged on the totals, not per batch: each batch is validated without `mostly`.
+    unthresholded = [{**e, "kwargs": {k: v for k, v in e["kwargs"].items() if k != "mostly"}} for _, e in rowwise]
+    totals = {i: {"element_count": 0, "missing_count": 0, "unexpected_count": 0, "sample": []} for i, _ in rowwise}
+    errors: dict[int, dict] = {}
+    rows, validated = 0, False
+    for frame in batches:
+        if frame.is_empty() and validated:
+            continue
+        rows += frame.height
+        validated = True
+        if not rowwise:
+            continue
+        result = _run(spec, unthresholded, frame, parameters)
+        for (index, _), outcome in zip(rowwise, result.results, strict=True):
+            if (outcome.exception_info or {}).get("raised_exception"):
+                errors.setdefault(index, _failure(outcome.expectation_config, outcome.result, outcome.exception_info))
+                continue
+            total = totals[index]
+            for key in ("element_count", "missing_count", "unexpected_count"):
+                total[key] += outcome.result.get(key) or 0
+            total["sample"] += [str(v) for v in outcome.result.get("partial_unexpected_list") or []][
+                : 5 - len(total["sample"])
+            ]
+    failures = []
+    for index, expectation in enumerate(expectations):
+        kwargs = expectation["kwargs"]
+        if expectation["type"] == ROW_COUNT:
+            low, high = (_parameter(kwargs.get(k), parameters) for k in ("min_value", "max_value"))
+            if (low is not None and rows < low) or (high is not None and rows > high):
+                failures.append(
+                    {
+                        "expectation": ROW_COUNT,
+                        "kwargs": kwargs,
+                        "unexpected_count": None,
+                        "partial_unexpected_list": [],
+                        "error": None,
+                        "observed_value": rows,
+                    }
+                )
+            continue
+        if index in errors:
+            failures.append(errors[index])
+            continue
+        total = totals[index]
+        considered = total["element_count"] - total["missing_count"]
+        if "mostly" in kwargs:
+            passed = considered == 0 or (considered - total["unexpected_count"]) / considered >= kwargs["mostly"]
+        else:
+            passed = total["unexpected_count"] == 0
+        if not passed:
+            failures.append(
+                {
+                    "expectation": expectation["type"],
+                    "kwargs": kwargs,
+                    "unexpected_count": total["unexpected_count"],
+                    "partial_unexpected_list": total["sample"],
+                    "error": None,
+                }
+            )
+    return ValidationOutcome(success=not failures, evaluated=len(expectations), failures=failures)
+
+
+def _parameter(value: Any, parameters: dict[str, Any] | None) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return (parameters or {})[value["$PARAMETER"]]
+    return value
+
+
+def _failure(configuration, result: dict, exception_info) -> dict[str, Any]:
+    raised = (exception_info or {}).get("raised_exception")
+    return {
+        "expectation": configuration.type,
+        "kwargs": {k: v for k, v in configuration.kwargs.items() if k != "batch_id"},
+        "unexpected_count": result.get("unexpected_count"),
+        "partial_unexpected_list": [str(v) for v in (result.get("partial_unexpected_list") or [])[:5]],
+        "error": (exception_info or {}).get("exception_message") if raised else None,
+    }
+
+
+def _run(spec: SuiteSpec, expectations: list[dict], frame: pl.DataFrame, parameters: dict[str, Any] | None):
+    """Great Expectations' validation result of `expectations` on `frame`."""
+    missing = sorted(set(spec.parameters) - set(parameters or {}))
+    if missing:
+        raise ValueError(f"suite {spec.name}: no value for its parameters {', '.join(missing)}")
     gx, context = _context()
-    suite = gx.ExpectationSuite(name=spec.name, expectations=spec.document["expectations"])
-    if len(suite.expectations) != len(spec.document["expectations"]):
+    suite = gx.ExpectationSuite(name=spec.name, expectations=expectations)
+    if len(suite.expectations) != len(expectations):
         raise ValueError(f"suite {spec.name}: some expectations are not valid Great Expectations configurations")
     source_name = f"warehouse_{spec.name}"
     if source_name in context.data_sources.all():
@@ -131,18 +281,4 @@ def validate(spec: SuiteSpec, frame: pl.DataFrame) -> ValidationOutcome:
     frame = frame.select([c for c in frame.columns if c in spec.columns] or frame.columns)
     frame = frame.with_columns(pl.col(pl.String).cast(pl.Categorical))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_arrow().to_pandas()})
-    result = batch.validate(suite)
-    failures = [
-        {
-            "expectation": r.expectation_config.type,
-            "kwargs": {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"},
-            "unexpected_count": r.result.get("unexpected_count"),
-            "partial_unexpected_list": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
-            "error": (r.exception_info or {}).get("exception_message")
-            if (r.exception_info or {}).get("raised_exception")
-            else None,
-        }
-        for r in result.results
-        if not r.success
-    ]
-    return ValidationOutcome(success=bool(result.success), evaluated=len(result.results), failures=failures)
+    return batch.validate(suite, expectation_parameters=dict(parameters or {}))

@@ -20,6 +20,8 @@ from ingest.files import clean_header, normalise_label
 #: Respondent fields every export must carry.
 REQUIRED_FIELDS = ("respondent_id", "submitted_at", "organisation", "collaboration", "wave")
 OPTIONAL_FIELDS = ("role_group",)
+#: Fields that may be one value for a whole file (a constant, or taken from the file's name).
+FILE_LEVEL_FIELDS = ("organisation", "collaboration", "wave", "role_group")
 
 
 class CodebookError(ValueError):
@@ -51,6 +53,46 @@ class ColumnMatch(BaseModel):
 
     def describe(self) -> str:
         return repr(self.header) if self.header is not None else f"a header matching /{self.pattern}/"
+
+
+class FieldSource(BaseModel):
+    """Where a respondent field comes from: a column (exact `header` or `pattern`), or for
+    a whole file a constant `value` or a value taken `from_filename` by a regular expression
+    whose group ``value`` is the field's value: ``'^(?P<value>[a-z_]+)_wave\\d+'``."""
+
+    model_config = ConfigDict(extra="forbid")
+    header: str | None = None
+    pattern: str | None = None
+    value: str | None = None
+    from_filename: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FieldSource:
+        if sum(x is not None for x in (self.header, self.pattern, self.value, self.from_filename)) != 1:
+            raise ValueError("give exactly one of 'header', 'pattern', 'value' or 'from_filename'")
+        for pattern in (self.pattern, self.from_filename):
+            if pattern is not None:
+                try:
+                    compiled = re.compile(pattern)
+                except re.error as error:
+                    raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from error
+                if pattern == self.from_filename and "value" not in compiled.groupindex:
+                    raise ValueError(f"from_filename {pattern!r} needs a group named value: (?P<value>...)")
+        return self
+
+    @property
+    def is_column(self) -> bool:
+        return self.header is not None or self.pattern is not None
+
+    def column(self) -> ColumnMatch:
+        return ColumnMatch(header=self.header, pattern=self.pattern)
+
+    def file_value(self, file_name: str) -> str | None:
+        """The field's value for a whole file (None when the file name does not give it)."""
+        if self.value is not None:
+            return self.value
+        found = re.search(self.from_filename or "", file_name)
+        return found["value"] if found else None
 
 
 class Scale(BaseModel):
@@ -95,6 +137,10 @@ class Item(ColumnMatch):
     characteristic: str
     reverse: bool = False
     text: str = ""
+    #: The item's own answer scale (a scale, or the name of one in the codebook's `scales`),
+    #: when it differs from the codebook's. Its answers are rescaled linearly onto the
+    #: codebook's scale for scoring: min to min, max to max (see `Codebook.item_scale`).
+    scale: Scale | str | None = None
 
 
 #: Closeness of work between two partner organisations, as the PARTNER tool's levels of
@@ -193,8 +239,11 @@ class Codebook(BaseModel):
     instrument_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: str
     name: str
+    #: The scale every characteristic is scored on, and every item's unless it has its own.
     scale: Scale
-    fields: dict[str, ColumnMatch]
+    #: Other answer scales, by name, for items that use them (`scale: three_point`).
+    scales: dict[str, Scale] = Field(default_factory=dict)
+    fields: dict[str, FieldSource]
     role_groups: list[str] = Field(default_factory=list)
     free_text: list[ColumnMatch] = Field(default_factory=list)
     characteristics: dict[str, Characteristic]
@@ -214,6 +263,12 @@ class Codebook(BaseModel):
                 f"unknown respondent fields: {', '.join(unknown)} "
                 f"(allowed: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})"
             )
+        fixed = [f for f, source in fields.items() if not source.is_column and f not in FILE_LEVEL_FIELDS]
+        if fixed:
+            raise ValueError(
+                f"{', '.join(fixed)} must come from a column (only {', '.join(FILE_LEVEL_FIELDS)} may be "
+                "one value for a whole file)"
+            )
         return fields
 
     @model_validator(mode="after")
@@ -228,7 +283,22 @@ class Codebook(BaseModel):
         empty = sorted(set(self.characteristics) - {i.characteristic for i in self.items})
         if empty:
             raise ValueError(f"characteristics without items: {', '.join(empty)}")
+        undeclared = sorted({i.scale for i in self.items if isinstance(i.scale, str)} - set(self.scales))
+        if undeclared:
+            raise ValueError(f"items name scales not declared under scales: {', '.join(undeclared)}")
         return self
+
+    def item_scale(self, item: Item) -> Scale:
+        """The scale an item is answered on (its own, or the codebook's)."""
+        if item.scale is None:
+            return self.scale
+        return self.scales[item.scale] if isinstance(item.scale, str) else item.scale
+
+    @property
+    def answer_range(self) -> tuple[int, int]:
+        """The lowest and highest answer any item of the codebook can have."""
+        scales = [self.item_scale(item) for item in self.items]
+        return min(s.min for s in scales), max(s.max for s in scales)
 
     @model_validator(mode="after")
     def _partner_items_distinct(self) -> Codebook:
@@ -256,7 +326,8 @@ def load_codebooks(folder: Path) -> list[Codebook]:
 
 
 class ColumnLayout(BaseModel):
-    """Where a codebook's fields and items sit in one export's header row."""
+    """Where a codebook's fields and items sit in one export's header row (fields that are
+    one value for the whole file are not in `fields`: see `FieldSource.file_value`)."""
 
     codebook: Codebook
     fields: dict[str, int]
@@ -277,7 +348,10 @@ def match_layout(codebook: Codebook, headers: list[str]) -> tuple[ColumnLayout |
         return None
 
     fields, items, missing = {}, {}, []
-    for name, match in codebook.fields.items():
+    for name, source in codebook.fields.items():
+        if not source.is_column:
+            continue
+        match = source.column()
         position = find(match)
         if position is not None:
             fields[name] = position

@@ -79,8 +79,9 @@ class Collaboration(BaseModel):
     icb: str
     purpose: str = Field(min_length=1)
     value_kinds: list[ValueKind] = Field(default_factory=list)
-    #: The diagnostic instrument the collaboration uses (a codebook's instrument_id).
-    instrument: str = "collab_health_core"
+    #: The diagnostic instrument the collaboration uses (a codebook's instrument_id): required,
+    #: so that no collaboration is scored under one instrument and described under another.
+    instrument: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     members: list[Member] = Field(min_length=1)
     waves: list[Wave] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
@@ -186,6 +187,20 @@ def collaboration_tables(config: CollaborationsFile) -> dict[str, pl.DataFrame]:
             },
         ),
     }
+
+
+def check_instruments(config: CollaborationsFile, instruments: set[str], path: Path) -> None:
+    """Every collaboration names an instrument whose codebook exists; the error names each
+    collaboration that does not."""
+    problems = [
+        f"collaboration {c.id!r}: instrument {c.instrument!r} has no codebook"
+        for c in config.collaborations
+        if c.instrument not in instruments
+    ]
+    if problems:
+        raise CollaborationsError(
+            f"{path}: {'; '.join(problems)} (codebooks in the instruments folder: {', '.join(sorted(instruments))})"
+        )
 
 
 def check_target_metrics(config: CollaborationsFile, monthly: set[str], annual: set[str], path: Path) -> None:

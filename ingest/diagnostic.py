@@ -148,7 +148,10 @@ def _refuse_repeated_columns(layout: ColumnLayout, headers: list[str], path: Pat
     """A field or item whose column appears twice (a copied column, say) is a file error."""
     codebook = layout.codebook
     wanted: list[tuple[str, ColumnMatch, int]] = [
-        *((f"the {name.replace('_', ' ')} column", codebook.fields[name], p) for name, p in layout.fields.items()),
+        *(
+            (f"the {name.replace('_', ' ')} column", codebook.fields[name].column(), p)
+            for name, p in layout.fields.items()
+        ),
         *((f"item {item.id}", item, layout.items[item.id]) for item in codebook.items if item.id in layout.items),
     ]
     taken = {*layout.fields.values(), *layout.items.values(), *layout.free_text}
@@ -210,6 +213,8 @@ def codebook_tables(codebooks: list[Codebook]) -> dict[str, pl.DataFrame]:
                     "item_id": item.id,
                     "characteristic_id": item.characteristic,
                     "is_reverse_keyed": item.reverse,
+                    "scale_min": cb.item_scale(item).min,
+                    "scale_max": cb.item_scale(item).max,
                 }
                 for cb in codebooks
                 for item in cb.items
@@ -270,6 +275,7 @@ def read_diagnostic_export(
         [table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()]
         + [table.rows[f"c{column.position}"].alias(column.name) for column in partner_columns]
     )
+    rows = with_file_fields(rows, codebook, path)
     roles = {normalise_label(r): r for r in codebook.role_groups}
     rows, month_first = parse_respondent_fields(rows, organisations, collaborations)
     rows = rows.with_columns(
@@ -318,8 +324,15 @@ def read_diagnostic_export(
     kept = valid.filter(pl.col("source_row").is_in(latest.get_column("source_row").implode()))
     del valid, latest
 
-    # Answers: labels and numbers to scale values; unrecognised text is a cell problem.
-    values, unrecognised = _answer_lookup(codebook.scale, raw_answers)
+    # Answers: labels and numbers to values on each item's scale; unrecognised text is a cell problem.
+    item_scales = {item.id: codebook.item_scale(item) for item in codebook.items if item.id in item_columns}
+    lookups: dict[str, tuple[dict[str, int], set[str]]] = {}  # item column -> (values, unrecognised)
+    for scale in {id(s): s for s in item_scales.values()}.values():
+        columns = [item_columns[i] for i, s in item_scales.items() if s is scale]
+        raw_values = {value for column in columns for value in rows.get_column(column).unique().to_list()}
+        lookup = _answer_lookup(scale, list(raw_values))
+        lookups |= {column: lookup for column in columns}
+    unrecognised = set().union(*(bad for _, bad in lookups.values())) if lookups else set()
     raw_profile = rows.select(
         pl.lit(source).alias("source_file"),
         "source_row",
@@ -332,12 +345,12 @@ def read_diagnostic_export(
         pl.col("org").is_not_null().alias("organisation_matched"),
         pl.col("wave_number").is_not_null().alias("wave_parsed"),
         pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
-        pl.sum_horizontal([pl.col(c).is_in(list(unrecognised)) for c in item_columns.values()])
+        pl.sum_horizontal([pl.col(c).is_in(list(lookups[c][1])) for c in item_columns.values()])
         .cast(pl.Int64)
         .alias("n_answers_unrecognised"),
     )
     for item_id, column in item_columns.items() if unrecognised else ():
-        bad = kept.filter(pl.col(column).is_in(list(unrecognised)))
+        bad = kept.filter(pl.col(column).is_in(list(lookups[column][1])))
         if bad.height:
             quarantine = pl.concat(
                 [
@@ -369,7 +382,7 @@ def read_diagnostic_export(
         "source_row",
     ).cast(RESPONDENTS_SCHEMA)
 
-    answers = _answers(kept, codebook, item_columns, values, source)
+    answers = _answers(kept, codebook, item_columns, item_scales, lookups, source)
     ratings, unusable_ratings = partner_ratings.wide_ratings(codebook, partner_columns, kept, source)
     quarantine = pl.concat([quarantine, unusable_ratings])
     rated = {table.headers[column.position] for column in partner_columns}
@@ -387,6 +400,21 @@ def read_diagnostic_export(
         quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=[h.strip() for h in ignored],
     )
+
+
+def with_file_fields(rows: pl.DataFrame, codebook: Codebook, path: Path) -> pl.DataFrame:
+    """`rows` with the fields that are one value for the whole file: a constant, or taken
+    from the file's name (a file name that does not give one is a file error)."""
+    for name, field_source in codebook.fields.items():
+        if not field_source.is_column:
+            value = field_source.file_value(path.name)
+            if value is None:
+                raise InputFileError(
+                    f"{path.name}: the file name does not give the {name} "
+                    f"(codebook {codebook.instrument_id}: from_filename /{field_source.from_filename}/)"
+                )
+            rows = rows.with_columns(pl.lit(value, dtype=pl.String).alias(name))
+    return rows
 
 
 def parse_respondent_fields(
@@ -461,15 +489,22 @@ def flag_respondent_fields(problems: RowProblems, month_first: bool) -> None:
 
 
 def _answers(
-    kept: pl.DataFrame, codebook: Codebook, item_columns: dict[str, str], values: dict[str, int], source: str
+    kept: pl.DataFrame,
+    codebook: Codebook,
+    item_columns: dict[str, str],
+    item_scales: dict[str, Scale],
+    lookups: dict[str, tuple[dict[str, int], set[str]]],
+    source: str,
 ) -> pl.DataFrame:
     """One row per answered item, ordered by row and item id, built in that order (each
     row's answers as a list, exploded): no unpivot of every item and no sort of the result,
-    which were the ingest's memory peak on a large export."""
+    which were the ingest's memory peak on a large export.
+
+    Scores are on the codebook's scale: a reverse-keyed answer is reversed on its item's
+    scale (min + max - answer), then an item on a scale of its own is rescaled linearly onto
+    the codebook's (its min to min, its max to max); on the same scale this is exact."""
     ordered = sorted(item_columns)
     items = {item.id: item for item in codebook.items}
-    reverse = [position for position, item_id in enumerate(ordered) if items[item_id].reverse]
-    scale_sum = codebook.scale.min + codebook.scale.max
     long = (
         kept.select(
             "source_row",
@@ -478,7 +513,9 @@ def _answers(
             pl.col("respondent_key").cast(pl.Categorical),  # before the explode repeats it
             pl.concat_list(
                 [
-                    pl.col(item_columns[item_id]).replace_strict(values, default=None, return_dtype=pl.Int32)
+                    pl.col(item_columns[item_id]).replace_strict(
+                        lookups[item_columns[item_id]][0], default=None, return_dtype=pl.Int32
+                    )
                     for item_id in ordered
                 ]
             ).alias("answer_value"),
@@ -488,22 +525,25 @@ def _answers(
         .filter(pl.col("answer_value").is_not_null())
     )
     position = long.get_column("_item")
+
+    def per_item(values: list, dtype) -> pl.Expr:
+        return pl.lit(pl.Series(values, dtype=dtype).gather(position))
+
+    item_min = per_item([item_scales[i].min for i in ordered], pl.Float64)
+    item_max = per_item([item_scales[i].max for i in ordered], pl.Float64)
     answer = pl.col("answer_value")
+    keyed = pl.when(per_item([items[i].reverse for i in ordered], pl.Boolean)).then(item_min + item_max - answer)
+    keyed = keyed.otherwise(answer)
+    low, high = codebook.scale.min, codebook.scale.max
     return long.select(
         pl.lit(codebook.instrument_id).cast(pl.Categorical).alias("instrument_id"),
         "collaboration_id",
         "wave",
         "respondent_key",
-        pl.lit(pl.Series(ordered, dtype=pl.Categorical).gather(position)).alias("item_id"),
-        pl.lit(pl.Series([items[i].characteristic for i in ordered], dtype=pl.Categorical).gather(position)).alias(
-            "characteristic_id"
-        ),
+        per_item(ordered, pl.Categorical).alias("item_id"),
+        per_item([items[i].characteristic for i in ordered], pl.Categorical).alias("characteristic_id"),
         answer,
-        pl.when(pl.col("_item").is_in(reverse))
-        .then(scale_sum - answer)
-        .otherwise(answer)
-        .cast(pl.Float64)
-        .alias("score_value"),
+        (low + (keyed - item_min) * (high - low) / (item_max - item_min)).alias("score_value"),
         pl.lit(source).cast(pl.Categorical).alias("source_file"),
         "source_row",
     ).cast(ANSWERS_SCHEMA)
@@ -613,6 +653,12 @@ def _quarantine_undeclared(
         how="semi",
     )
     outsiders = declared.join(member.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    # An export of another instrument than the collaboration declares would be scored under
+    # one instrument and described under another.
+    uses = config["collaborations"].select("collaboration_id", pl.col("instrument_id").alias("_declared"))
+    member = member.join(uses, on="collaboration_id", how="left")
+    other_instrument = member.filter(pl.col("instrument_id") != pl.col("_declared"))
+    member = member.filter(pl.col("instrument_id") == pl.col("_declared")).drop("_declared")
     entries = [
         quarantine_rows(
             undeclared,
@@ -632,6 +678,17 @@ def _quarantine_undeclared(
                 "organisation is not a member of '{}' during wave {} fieldwork", "collaboration_id", "wave"
             ),
             column_name="organisation",
+        ),
+        quarantine_rows(
+            other_instrument,
+            source_file=pl.col("source_file"),
+            reason=pl.format(
+                "the export is instrument {} but collaboration '{}' uses {} (config/collaborations.yaml)",
+                "instrument_id",
+                "collaboration_id",
+                "_declared",
+            ),
+            column_name="collaboration",
         ),
     ]
     return member, pl.concat(entries)

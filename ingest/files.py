@@ -339,9 +339,10 @@ def read_text_csv(path: Path, keep: Keep | None = None) -> TextTable:
             ) from error
 
 
-def read_text_xlsx(path: Path, keep: Keep | None = None) -> TextTable:
-    """Read a workbook's first worksheet with data, with all cells as text. An empty first
-    sheet with data on exactly one other sheet reads that sheet; data on several is an error."""
+def read_text_xlsx(path: Path, keep: Keep | None = None, sheet_name: str | int | None = None) -> TextTable:
+    """Read a worksheet with all cells as text: the one named or numbered (from 0) by
+    `sheet_name`, else the first with data (an empty first sheet with data on exactly one
+    other sheet reads that sheet; data on several is an error)."""
     import fastexcel
 
     path = Path(path)
@@ -349,7 +350,9 @@ def read_text_xlsx(path: Path, keep: Keep | None = None) -> TextTable:
         workbook = fastexcel.read_excel(str(path))
         frame = None
         filled = []
-        for index, name in enumerate(workbook.sheet_names):
+        if sheet_name is not None:
+            frame = workbook.load_sheet(sheet_name, header_row=None, dtypes="string").to_polars()
+        for index, name in enumerate(workbook.sheet_names if sheet_name is None else ()):
             sheet = workbook.load_sheet(index, header_row=None, dtypes="string").to_polars()
             if sheet.height and sheet.select(pl.any_horizontal(pl.all().is_not_null()).any()).item():
                 filled.append(printable(name)[:40])

@@ -12,6 +12,7 @@ only if it is a count; otherwise (SHMI, say) it is published per organisation on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -116,8 +117,21 @@ class MetricCatalogueError(ValueError):
     pass
 
 
-def load_metric_catalogue(path: Path) -> MetricCatalogue:
-    return load_yaml_model(Path(path), MetricCatalogue, MetricCatalogueError, "metric catalogue")
+def load_metric_catalogue(path: Path, sources: Iterable[str] | None = None) -> MetricCatalogue:
+    """The catalogue; with `sources` (the publication sources declared), a metric naming any
+    other source is an error naming the file, the metric and the source."""
+    catalogue = load_yaml_model(Path(path), MetricCatalogue, MetricCatalogueError, "metric catalogue")
+    if sources is not None:
+        known = set(sources)
+        unknown = [
+            f"metric {m.id!r} names source {s!r}" for m in catalogue.metrics for s in m.sources if s not in known
+        ]
+        if unknown:
+            raise MetricCatalogueError(
+                f"{path}: invalid metric catalogue: {'; '.join(unknown)}, which is not a declared source "
+                f"(sources with a layout: {', '.join(sorted(known)) or 'none'})"
+            )
+    return catalogue
 
 
 def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:

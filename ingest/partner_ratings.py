@@ -333,12 +333,13 @@ def match_long_layout(codebooks: list[Codebook], headers: list[str]) -> LongLayo
         taken: set[int] = set()
         fields = {
             name: position
-            for name, match in codebook.fields.items()
-            if (position := _find(match, headers, taken)) is not None
+            for name, source in codebook.fields.items()
+            if source.is_column and (position := _find(source.column(), headers, taken)) is not None
         }
         partner = _find(section.long.partner, headers, taken)
         items = {item.id: _find(item.long, headers, taken) for item in section.items}
-        if set(REQUIRED_FIELDS) <= set(fields) and partner is not None and None not in items.values():
+        columns = {name for name in REQUIRED_FIELDS if codebook.fields[name].is_column}
+        if columns <= set(fields) and partner is not None and None not in items.values():
             return LongLayout(codebook, fields, partner, items)
     return None
 
@@ -366,6 +367,7 @@ def read_long_ratings(
         {**layout.fields, "partner": layout.partner},
         absent=["role_group"] if "role_group" not in layout.fields else [],
     ).with_columns([table.rows[f"c{pos}"].cast(pl.String).alias(item_columns[i]) for i, pos in layout.items.items()])
+    rows = diagnostic.with_file_fields(rows, codebook, path)
     rows, month_first = diagnostic.parse_respondent_fields(rows, organisations, collaborations)
     rows = rows.with_columns(partner_code=diagnostic._map_distinct(rows, "partner", organisations.code_for))
     dimensions = {item.id: item.dimension for item in section.items}
@@ -514,7 +516,9 @@ def combine_partner_ratings(
     long = ratings.filter(pl.col("layout") == LONG)
     problems: list[pl.DataFrame] = []
     if collaborations is not None and long.height:
-        rows = long.select("collaboration_id", "wave", "organisation_code", "source_file", "source_row").unique()
+        rows = long.select(
+            "instrument_id", "collaboration_id", "wave", "organisation_code", "source_file", "source_row"
+        ).unique()
         member_rows, undeclared = diagnostic._quarantine_undeclared(rows, collaborations)
         long = long.join(member_rows.select("source_file", "source_row"), on=["source_file", "source_row"], how="semi")
         problems.append(undeclared)

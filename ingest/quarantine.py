@@ -62,10 +62,13 @@ class RowProblems:
         self.rows, self.source_file, self.copy_values = rows, source_file, copy_values
         self._entries: list[pl.DataFrame] = []
 
-    def flag(self, mask: pl.Expr, reason: str | pl.Expr, column: str | None = None) -> None:
+    def flag(
+        self, mask: pl.Expr, reason: str | pl.Expr, column: str | None = None, value: pl.Expr | None = None
+    ) -> None:
+        """`value` (default: the column itself) is what is copied when `copy_values`."""
         bad = self.rows.filter(mask)
         if bad.height:
-            value = pl.col(column) if (column and self.copy_values) else None
+            value = (value if value is not None else pl.col(column)) if (column and self.copy_values) else None
             self._entries.append(
                 quarantine_rows(bad, source_file=self.source_file, reason=reason, column_name=column, value=value)
             )
@@ -120,27 +123,33 @@ def split_repeats(
 
 
 def concat_results(results: list[IngestResult]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """Each clean table across files, and every file's quarantined rows."""
+    """Each clean table across files, and every file's quarantined rows. Files of one source
+    may differ in columns (a publication that added a measure): a column one file lacks is
+    empty for its rows."""
     names = list(results[0].tables)
-    tables = {name: pl.concat([r.tables[name] for r in results]) for name in names}
+    tables = {name: pl.concat([r.tables[name] for r in results], how="diagonal_relaxed") for name in names}
     quarantine = pl.concat([r.quarantine.cast(QUARANTINE_SCHEMA) for r in results])
     return tables, quarantine
 
 
 def combine_preferring_revised(
-    results: list[IngestResult], table: str, keys: list[str]
+    results: list[IngestResult], table: str, keys: list[str], prefer: str = "revised", last_file_wins: bool = True
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """All files together, one row per `keys`.
 
     When two files hold the same key (a revised file published beside the original), the
-    row from a file whose name says "revised" wins, then the file whose name sorts last;
-    the other is quarantined naming the file and row kept.
+    row from a file whose name matches `prefer` (a regular expression, case ignored) wins,
+    then the file whose name sorts last (or, without `last_file_wins`, first); the other is
+    quarantined naming the file and row kept.
     """
     tables, quarantine = concat_results(results)
     kept, superseded = split_repeats(
-        tables[table].with_columns(_revised=pl.col("source_file").str.to_lowercase().str.contains("revised")),
+        tables[table].with_columns(
+            _revised=pl.col("source_file").str.contains(f"(?i){prefer}"),
+            _file_rank=pl.col("source_file").rank("dense", descending=not last_file_wins),
+        ),
         keys,
-        order_by=["_revised", "source_file", "source_row"],
+        order_by=["_revised", "_file_rank", "source_row"],
         descending=True,
         source_file=pl.col("source_file"),
         reason="superseded by {} row {} for this organisation and period",
@@ -148,7 +157,7 @@ def combine_preferring_revised(
         column_name="org_code",
         value=pl.col("org_code"),
     )
-    tables[table] = kept.drop("_revised")
+    tables[table] = kept.drop("_revised", "_file_rank")
     return tables, pl.concat([quarantine, superseded])
 
 
@@ -162,6 +171,8 @@ class IngestResult:
     tables: dict[str, pl.DataFrame]
     quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
     ignored_columns: list[str] = field(default_factory=list)
+    #: A publication's own totals compared with the sum of its stored rows (`ingest.publication`).
+    totals: pl.DataFrame | None = None
 
     @property
     def rows_quarantined(self) -> int:

@@ -1,29 +1,33 @@
 """Where each input comes from: ``config/sources.yaml``, overridable per source from the environment.
 
+Two sources are read by the project's own code: the diagnostic exports and the organisation
+reference. Every other source is a publication read with a layout (``config/layouts/``):
+each layout file is a source of the same name, and ``sources.yaml`` may add a source of any
+name that names its `layout:` (two sources read alike, say). A source in ``sources.yaml``
+with no layout is a configuration error naming the file and the source.
+
 A source has one or more locations, each a folder, a glob pattern or an http(s) URL.
-Relative paths are relative to the folder holding ``sources.yaml``. The environment
-variable named in `SOURCE_VARIABLES` replaces a source's locations with one location (an
-empty value switches the source off). A source with no location is not configured: its
-landing folder is emptied and its tables are loaded empty.
+Relative paths are relative to the folder holding ``sources.yaml``, wherever it is. The
+environment variable `source_variable(name)` replaces a source's locations with one
+location (an empty value switches the source off). A source with no location is not
+configured: its landing folder is emptied and its tables are loaded empty.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.config_files import load_yaml_model
 from ingest.landing import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES
+from ingest.layouts import Layout, load_layouts
 
-#: Every source the pipeline knows, and the environment variable that overrides it.
-SOURCE_VARIABLES = {
+#: Sources read by the project's own code, and the environment variables that override them.
+BUILT_IN_SOURCES = {
     "diagnostic_exports": "COLLAB_HEALTH_DIAGNOSTIC_SOURCE",
-    "monthly_ae": "COLLAB_HEALTH_MONTHLY_AE_SOURCE",
-    "ae_tidy": "COLLAB_HEALTH_AE_TIDY_SOURCE",
-    "staff_survey": "COLLAB_HEALTH_STAFF_SURVEY_SOURCE",
-    "shmi": "COLLAB_HEALTH_SHMI_SOURCE",
     "organisations": "COLLAB_HEALTH_ORGANISATIONS_SOURCE",
 }
 
@@ -44,6 +48,8 @@ class Source(BaseModel):
     max_megabytes: float = Field(default=DEFAULT_MAX_BYTES / 2**20, gt=0)
     #: Optional pinned checksums: landing file name -> sha256.
     sha256: dict[str, str] = Field(default_factory=dict)
+    #: A publication: the layout it is read with (default: the layout named like the source).
+    layout: str | None = None
 
     @property
     def max_bytes(self) -> int:
@@ -54,12 +60,11 @@ class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sources: dict[str, Source] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _known(self) -> SourcesFile:
-        unknown = sorted(set(self.sources) - set(SOURCE_VARIABLES))
-        if unknown:
-            raise ValueError(f"unknown sources {', '.join(unknown)}; known: {', '.join(SOURCE_VARIABLES)}")
-        return self
+
+def source_variable(name: str) -> str:
+    """The environment variable overriding a source: ``COLLAB_HEALTH_<NAME>_SOURCE``
+    (``COLLAB_HEALTH_DIAGNOSTIC_SOURCE`` for the diagnostic exports)."""
+    return BUILT_IN_SOURCES.get(name) or f"COLLAB_HEALTH_{name.upper()}_SOURCE"
 
 
 def is_url(location: str) -> bool:
@@ -70,15 +75,46 @@ def _absolute(location: str, base: Path) -> str:
     return location if is_url(location) else str((base / Path(location).expanduser()).resolve())
 
 
+def publication_layouts(config_dir: Path) -> dict[str, Layout]:
+    """Every publication source and the layout it is read with (source name -> layout)."""
+    config_dir = Path(config_dir)
+    layouts = load_layouts(config_dir / "layouts")
+    path = config_dir / "sources.yaml"
+    configured = load_yaml_model(path, SourcesFile, SourcesError, "sources file").sources if path.exists() else {}
+    problems = []
+    sources = dict(layouts)
+    for name, source in configured.items():
+        if name in BUILT_IN_SOURCES:
+            if source.layout is not None:
+                problems.append(f"{name} is read by the project's own reader: it takes no layout")
+            continue
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            problems.append(f"source name {name!r}: use lower case letters, digits and _")
+            continue
+        wanted = source.layout or name
+        if wanted not in layouts:
+            problems.append(
+                f"source {name!r} has no layout: add {config_dir / 'layouts' / (wanted + '.yaml')}"
+                + ("" if source.layout else f" or give it `layout:` (layouts: {', '.join(sorted(layouts)) or 'none'})")
+            )
+            continue
+        sources[name] = layouts[wanted].model_copy(update={"name": name})
+    if problems:
+        raise SourcesError(f"{path}: invalid sources file: " + "; ".join(problems))
+    return sources
+
+
 def load_sources(config_dir: Path, environ: dict[str, str] | None = None) -> dict[str, Source]:
-    """Every known source with absolute locations (none where not configured)."""
+    """Every source (built-in and publications) with absolute locations (none where not configured)."""
     environ = os.environ if environ is None else environ
     path = Path(config_dir) / "sources.yaml"
     configured = load_yaml_model(path, SourcesFile, SourcesError, "sources file").sources if path.exists() else {}
+    names = [*BUILT_IN_SOURCES, *publication_layouts(config_dir)]
     sources = {}
-    for name, variable in SOURCE_VARIABLES.items():
+    for name in names:
         source = configured.get(name, Source())
         locations = [_absolute(location, path.parent) for location in source.locations]
+        variable = source_variable(name)
         if variable in environ:
             value = environ[variable].strip()
             locations = [_absolute(value, Path.cwd())] if value else []

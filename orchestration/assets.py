@@ -31,18 +31,24 @@ from dagster import (
 )
 
 from ingest.codebook import load_codebooks
-from ingest.collaborations import check_target_metrics, collaboration_tables, load_collaborations
+from ingest.collaborations import (
+    check_instruments,
+    check_target_metrics,
+    collaboration_tables,
+    load_collaborations,
+)
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable
 from ingest.landing import PullError, is_input_file, pull_source, shown_location
+from ingest.layouts import Layout
 from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
-from ingest.monthly_ae import combine_monthly_ae, read_monthly_ae
 from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
 from ingest.partner_ratings import TABLE as PARTNER_RATINGS
 from ingest.partner_ratings import partner_items_table
 from ingest.pseudonymise import pseudonymisation_key, using_demo_key
-from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, PublishedLayout, read_published
-from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, combine_preferring_revised, concat_results
+from ingest.publication import TOTALS_SCHEMA, combine_publications, empty_table, read_publication
+from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
+from ingest.sources import publication_layouts, source_variable
 from ingest.spc_settings import load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
@@ -60,9 +66,6 @@ def table_metadata(frame: pl.DataFrame) -> dict:
     return {"dagster/row_count": frame.height, "dagster/column_schema": MetadataValue.table_schema(schema)}
 
 
-PUBLISHED_LAYOUTS = (AE_TIDY, STAFF_SURVEY, SHMI)
-
-
 FILE_LOADS_SCHEMA = {
     "source": pl.String,
     "source_file": pl.String,
@@ -78,7 +81,9 @@ FILE_LOADS_SCHEMA = {
 PULL_CHECK = "pull_succeeded"
 
 
-def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> MaterializeResult:
+def _pull(
+    context: AssetExecutionContext, source: str, paths: ProjectPaths, suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES
+) -> MaterializeResult:
     """Pull one source's locations into its landing folder.
 
     A failed pull leaves landing as it was, so tonight's run goes on with the last good
@@ -102,7 +107,7 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
     try:
         pulled = pull_source(
             config.locations,
-            SUPPORTED_SUFFIXES,
+            suffixes,
             landing,
             timeout=config.timeout_seconds,
             retries=config.retries,
@@ -114,12 +119,12 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
         # The pull has already retried with backoff: keep the last good files and say so
         # (none on a first pull: an empty landing folder, so the source loads empty).
         landing.mkdir(parents=True, exist_ok=True)
-        kept = (
-            sorted(p.name for p in landing.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
-            if landing.is_dir()
-            else []
+        kept = sorted(p.name for p in landing.iterdir() if is_input_file(p, suffixes))
+        message = (
+            f"{source}: pull failed, the last good files are kept in landing ({len(kept)} files): {error} "
+            f"(locations from {Path(paths.config_dir) / 'sources.yaml'}, relative to its folder, "
+            f"or {source_variable(source)})"
         )
-        message = f"{source}: pull failed, the last good files are kept in landing ({len(kept)} files): {error}"
         context.log.error(message)
         return MaterializeResult(
             metadata={"locations": MetadataValue.json(shown), "pull_failed": str(error), "files": len(kept)},
@@ -153,25 +158,21 @@ def _pull(context: AssetExecutionContext, source: str, paths: ProjectPaths) -> M
 #: A source not pulled for two days shows as stale in the UI (one missed night warns).
 PULL_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
 
-#: Every pulled source and what it holds.
-SOURCES = {
+#: The sources read by the project's own code, and what they hold (publications: see their layouts).
+BUILT_IN_SOURCES = {
     "diagnostic_exports": "Diagnostic exports (CSV or XLSX) from the survey tool.",
-    "monthly_ae": "NHS England Monthly A&E Attendances and Emergency Admissions, original layout.",
-    "ae_tidy": "Tidy monthly A&E series (NHS-R NHSRdatasets ae_attendances layout).",
-    "staff_survey": "NHS Staff Survey organisation results (<item>_base / <item>_rate pairs).",
-    "shmi": "SHMI beside staff survey indices, trust x year.",
     "organisations": "Organisation reference: ODS etr extracts, successors, provider -> ICB, ICB names, regions.",
 }
 
 
-def pull_asset(source: str) -> AssetsDefinition:
+def pull_asset(source: str, description: str, suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES) -> AssetsDefinition:
     @asset(
         key=["landing", source],
         group_name="landing",
         owners=list(OWNERS),
         kinds={"file"},
         freshness_policy=PULL_FRESHNESS,
-        description=f"{SOURCES[source]} Pulled from config/sources.yaml (folder, glob or URL), by checksum.",
+        description=f"{description} Pulled from config/sources.yaml (folder, glob or URL), by checksum.",
         check_specs=[
             AssetCheckSpec(
                 PULL_CHECK,
@@ -181,12 +182,16 @@ def pull_asset(source: str) -> AssetsDefinition:
         ],
     )
     def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
-        return _pull(context, source, paths)
+        return _pull(context, source, paths, suffixes)
 
     return _landing
 
 
-pull_assets = [pull_asset(source) for source in SOURCES]
+def pull_assets(layouts: dict[str, Layout]) -> list[AssetsDefinition]:
+    """One pull asset per source: the built-in ones and every publication."""
+    return [pull_asset(source, description) for source, description in BUILT_IN_SOURCES.items()] + [
+        pull_asset(name, layout.description or layout.title, layout.files.suffixes) for name, layout in layouts.items()
+    ]
 
 
 ORGANISATION_TABLES = {
@@ -221,12 +226,11 @@ def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
         yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
 
 
-#: For each clean source, the table with one row per clean input row ("nothing lost").
-ROW_TABLES = {
-    "monthly_ae": "monthly_ae",
-    "diagnostic_exports": "diagnostic_respondents",
-    **{layout.source: layout.source for layout in PUBLISHED_LAYOUTS},
-}
+def row_tables(layouts: dict[str, Layout]) -> dict[str, str]:
+    """For each clean source, the table with one row per clean input row ("nothing lost")."""
+    return {"diagnostic_exports": "diagnostic_respondents", **{name: name for name in layouts}}
+
+
 #: Further clean tables whose rows count as clean input rows: a long partner-ratings file
 #: (one row per respondent and partner) has no respondents table rows of its own.
 ALSO_ROW_TABLES = {"diagnostic_exports": (PARTNER_RATINGS,)}
@@ -250,16 +254,23 @@ def load_folder(
     combine: Combine = concat_results,
     extra_tables: dict[str, pl.DataFrame] | None = None,
     empty_tables: dict[str, pl.DataFrame] | None = None,
+    *,
+    row_table: str,
+    suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES,
+    missing_hint: str = "",
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
     A file that cannot be read is rejected (logged, and recorded in `audit.file_loads`
-    with its error) and the other files still load. Returns one result per table written
-    to the `clean` schema (each its own asset).
+    with its error) and the other files still load. A publication's totals compared with
+    its rows go to `audit.published_totals`. Returns one result per table written to the
+    `clean` schema (each its own asset).
     """
     results: list[IngestResult] = []
     rejected: list[dict] = []
-    files = sorted(p for p in folder.iterdir() if is_input_file(p, SUPPORTED_SUFFIXES))
+    if not folder.is_dir():
+        context.log.warning(f"{source}: nothing has been pulled into {folder} (see landing/{source} pull_succeeded)")
+    files = sorted(p for p in folder.iterdir() if is_input_file(p, suffixes)) if folder.is_dir() else []
 
     def attempt(path: Path) -> IngestResult | InputFileError:
         try:
@@ -284,6 +295,11 @@ def load_folder(
     if not files and empty_tables is not None:
         context.log.warning(f"{source}: no files in landing; its tables are loaded empty")
         tables, quarantine = dict(empty_tables), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    elif not files:
+        raise InputFileError(
+            f"{source}: no files in landing ({folder}): the source is required (see landing/{source} "
+            f"pull_succeeded){'; ' + missing_hint if missing_hint else ''}"
+        )
     elif not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
     else:
@@ -291,6 +307,7 @@ def load_folder(
     # Only each file's name, checksum and row count are needed from here on: the per-file
     # frames (as big as the tables) are let go before the tables are written.
     loads = [(r.source_file, r.sha256, r.rows_read) for r in results]
+    totals = [r.totals for r in results if r.totals is not None]
     del results
     # A rejected file is quarantined whole, with its error: nothing is lost silently.
     quarantine = pl.concat(
@@ -304,12 +321,12 @@ def load_folder(
         how="diagonal_relaxed",
     ).cast(QUARANTINE_SCHEMA)
 
-    clean_rows = tables[ROW_TABLES[source]].group_by("source_file").agg(rows_clean=pl.len())
+    clean_rows = tables[row_table].group_by("source_file").agg(rows_clean=pl.len())
     if ALSO_ROW_TABLES.get(source):
         clean_rows = (
             pl.concat(
                 tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
-                for name in (ROW_TABLES[source], *ALSO_ROW_TABLES[source])
+                for name in (row_table, *ALSO_ROW_TABLES[source])
             )
             .unique()
             .group_by("source_file")
@@ -359,10 +376,21 @@ def load_folder(
             )
             + ")"
         )
+        connection.execute(
+            "create table if not exists audit.published_totals ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'double' if dtype == pl.Float64 else 'varchar'}"
+                for name, dtype in TOTALS_SCHEMA.items()
+            )
+            + ")"
+        )
         connection.register("incoming", file_loads.to_arrow())
+        connection.register("incoming_totals", pl.concat([pl.DataFrame(schema=TOTALS_SCHEMA), *totals]).to_arrow())
         connection.execute("begin transaction")
         connection.execute("delete from audit.file_loads where source = ?", [source])
         connection.execute("insert into audit.file_loads select * from incoming")
+        connection.execute("delete from audit.published_totals where source = ?", [source])
+        connection.execute("insert into audit.published_totals select * from incoming_totals")
         connection.execute("commit")
 
     run_metadata = {
@@ -392,20 +420,6 @@ def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, 
     ]
 
 
-@multi_asset(
-    name="clean_monthly_ae",
-    specs=_clean_specs(
-        ["monthly_ae"], ["monthly_ae"], {"monthly_ae": "Monthly A&E counts: one row per organisation and month."}
-    ),
-    pool=DUCKDB_POOL,
-)
-def clean_monthly_ae(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """Read the Monthly A&E files in landing into `clean.monthly_ae`."""
-    yield from load_folder(
-        context, "monthly_ae", paths.landing("monthly_ae"), read_monthly_ae, warehouse, combine=combine_monthly_ae
-    )
-
-
 DIAGNOSTIC_TABLES = {
     "raw.diagnostic_rows": "The shape of every input row (fields, blank, what parsed); no content, no ids.",
     "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
@@ -427,6 +441,9 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
     organisations = OrganisationMatcher(read_organisations(paths.landing("organisations")))
     collaborations = load_collaborations(Path(paths.config_dir) / "collaborations.yaml")
+    check_instruments(
+        collaborations, {c.instrument_id for c in codebooks}, Path(paths.config_dir) / "collaborations.yaml"
+    )
     key = pseudonymisation_key(sample_data=paths.uses_sample_diagnostic_exports())
     if using_demo_key():
         context.log.warning(
@@ -441,6 +458,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
         extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
+        row_table="diagnostic_respondents",
     )
 
 
@@ -461,9 +479,12 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     path = Path(paths.config_dir) / "collaborations.yaml"
     collaborations = load_collaborations(path)
-    catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
-    grains = {layout.source: layout.period_grain for layout in PUBLISHED_LAYOUTS} | {"monthly_ae": "month"}
-    monthly = {m.id for m in catalogue.metrics if any(grains.get(source) == "month" for source in m.sources)}
+    check_instruments(
+        collaborations, {c.instrument_id for c in load_codebooks(Path(paths.config_dir) / "instruments")}, path
+    )
+    layouts = publication_layouts(paths.config_dir)
+    catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", layouts)
+    monthly = {m.id for m in catalogue.metrics if any(layouts[s].period.grain == "month" for s in m.sources)}
     check_target_metrics(collaborations, monthly, {m.id for m in catalogue.metrics} - monthly, path)
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
@@ -471,45 +492,44 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
         yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
 
 
-def published_asset(layout: PublishedLayout) -> AssetsDefinition:
-    """A clean asset for one published statistics source (see `ingest.published`)."""
-    keys = ["org_code", "period_start", *layout.keys]
+def _locations_hint(paths: ProjectPaths, source: str) -> str:
+    locations = paths.source(source).locations
+    where = f"{Path(paths.config_dir) / 'sources.yaml'} or {source_variable(source)}"
+    return f"its locations {locations} (from {where})" if locations else f"no location is configured ({where})"
+
+
+def publication_asset(layout: Layout) -> AssetsDefinition:
+    """A clean asset for one publication source, read with its layout (`ingest.publication`)."""
+    name = layout.name
 
     @multi_asset(
-        name=f"clean_{layout.source}",
+        name=f"clean_{name}",
         specs=_clean_specs(
-            [layout.source], [layout.source], {layout.source: f"{layout.title}: one row per organisation and period."}
+            [name], [name], {name: f"{layout.description or layout.title}: one row per organisation and period."}
         ),
         pool=DUCKDB_POOL,
     )
     def _clean(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
-        empty = pl.DataFrame(
-            schema={
-                "org_code": pl.String,
-                "period_start": pl.Date,
-                "period_grain": pl.String,
-                **{k: pl.String for k in layout.keys},
-                "source_file": pl.String,
-                "source_row": pl.Int64,
-            }
-        )
+        # The layout as configured now (a layout edited since the definitions loaded applies).
+        current = publication_layouts(paths.config_dir).get(name)
+        if current is None:
+            raise InputFileError(f"{name}: no layout {name}.yaml in {Path(paths.config_dir) / 'layouts'}")
         yield from load_folder(
             context,
-            layout.source,
-            paths.landing(layout.source),
-            lambda path: read_published(path, layout),
+            name,
+            paths.landing(name),
+            lambda path: read_publication(path, current),
             warehouse,
-            combine=lambda results: combine_preferring_revised(results, layout.source, keys),
-            empty_tables={layout.source: empty},
+            combine=combine_publications(current),
+            empty_tables=None if current.required else {name: empty_table(current)},
+            row_table=name,
+            suffixes=current.files.suffixes,
+            missing_hint=_locations_hint(paths, name),
         )
 
     return _clean
 
 
-published_assets = [published_asset(layout) for layout in PUBLISHED_LAYOUTS]
-
-#: The sources whose clean tables feed the metric catalogue.
-METRIC_SOURCES = ("monthly_ae", *(layout.source for layout in PUBLISHED_LAYOUTS))
 METRIC_TABLES = {
     "metric_values": "Every system metric in one long table: organisation x period x metric, numerator, denominator, value.",
     "metric_catalogue": "The metric catalogue (config/metrics.yaml): one row per metric.",
@@ -518,47 +538,71 @@ METRIC_TABLES = {
 }
 
 
-@multi_asset(
-    name="clean_metric_values",
-    specs=[
-        AssetSpec(
-            key=["clean", name],
-            deps=[AssetKey(["clean", source]) for source in METRIC_SOURCES],
-            group_name="clean",
-            owners=list(OWNERS),
-            kinds={"polars", "duckdb"},
-            description=description,
-        )
-        for name, description in METRIC_TABLES.items()
-    ],
-    pool=DUCKDB_POOL,
-)
-def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """Apply the metric catalogue to every metric source's clean table."""
-    catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml")
-    frames = {}
-    for source in METRIC_SOURCES:
-        frame = warehouse.read_table("clean", source)
-        if frame.height:
-            frames[source] = frame
-        else:
-            context.log.warning(f"{source}: no rows, so no metric values from it")
-    values, overlapping = metric_values(frames, catalogue)
-    if overlapping.height:
-        context.log.info(
-            f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, organisation and period"
-        )
-    tables = {"metric_values": values, **catalogue_tables(catalogue), "publication_names": publication_names(frames)}
-    warehouse.replace_tables("clean", tables)
-    by_metric = values.group_by("metric_id").len().sort("metric_id")
-    for name, frame in tables.items():
-        metadata = table_metadata(frame)
-        if name == "metric_values":
-            metadata |= {
-                "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
-                "values_set_aside_for_overlap": overlapping.height,
-            }
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
+    """The metric catalogue applied to every publication's clean table."""
+
+    @multi_asset(
+        name="clean_metric_values",
+        specs=[
+            AssetSpec(
+                key=["clean", name],
+                deps=[AssetKey(["clean", source]) for source in layouts],
+                group_name="clean",
+                owners=list(OWNERS),
+                kinds={"polars", "duckdb"},
+                description=description,
+            )
+            for name, description in METRIC_TABLES.items()
+        ],
+        pool=DUCKDB_POOL,
+    )
+    def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+        """Apply the metric catalogue to every metric source's clean table."""
+        sources = publication_layouts(paths.config_dir)
+        catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", sources)
+        frames = {}
+        for source in sorted({s for m in catalogue.metrics for s in m.sources}):
+            frame = warehouse.read_table("clean", source)
+            if frame.height:
+                frames[source] = frame
+            else:
+                context.log.warning(f"{source}: no rows, so no metric values from it")
+        values, overlapping = metric_values(frames, catalogue)
+        if overlapping.height:
+            context.log.info(
+                f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, "
+                "organisation and period"
+            )
+        tables = {
+            "metric_values": values,
+            **catalogue_tables(catalogue),
+            "publication_names": publication_names(frames),
+        }
+        warehouse.replace_tables("clean", tables)
+        by_metric = values.group_by("metric_id").len().sort("metric_id")
+        for name, frame in tables.items():
+            metadata = table_metadata(frame)
+            if name == "metric_values":
+                metadata |= {
+                    "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
+                    "values_set_aside_for_overlap": overlapping.height,
+                }
+            yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+
+    return clean_metric_values
+
+
+def clean_assets(layouts: dict[str, Layout]) -> list[AssetsDefinition]:
+    """Every Python asset of the project for these publication layouts (source name -> layout)."""
+    return [
+        *pull_assets(layouts),
+        clean_organisations,
+        clean_diagnostic_exports,
+        *[publication_asset(layout) for layout in layouts.values()],
+        metric_values_asset(layouts),
+        clean_collaborations,
+        clean_spc_settings,
+    ]
 
 
 SPC_TABLES = {

@@ -5,6 +5,8 @@ table, so a failing suite stops the dbt models downstream. The reconciliation ch
 prove that, file by file, rows read = rows clean + rows quarantined.
 """
 
+from pathlib import Path
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -15,9 +17,18 @@ from dagster import (
     asset_check,
 )
 
-from expectations.suites import SuiteSpec, load_suite_specs, validate
-from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, ROW_TABLES
-from orchestration.resources import DuckDBWarehouse
+from expectations.suites import (
+    SuiteSpec,
+    codebook_parameters,
+    load_suite_specs,
+    validate,
+    validate_batches,
+    validates_in_batches,
+)
+from ingest.codebook import load_codebooks
+from ingest.layouts import RESERVED_NAMES, Layout
+from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, row_tables
+from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 
 def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
@@ -31,7 +42,9 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
         blocking=blocking,
         pool=DUCKDB_POOL,
     )
-    def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, paths: ProjectPaths
+    ) -> AssetCheckResult:
         existing = {
             name
             for (name,) in warehouse.query(
@@ -41,14 +54,22 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
         }
         # Only what the suite names (all columns if it names none); a named column the table
         # lacks is left for GE to fail on.
-        frame = warehouse.read_table(spec.schema, spec.table, tuple(c for c in spec.columns if c in existing))
+        columns = tuple(c for c in spec.columns if c in existing)
+        rows = warehouse.count_rows(spec.schema, spec.table)
         demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
-        if frame.is_empty() and not demands_rows:
+        if rows == 0 and not demands_rows:
             # An optional source left unconfigured: nothing to validate.
             return AssetCheckResult(
                 passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
             )
-        outcome = validate(spec, frame)
+        # Bounds the suite takes from the configuration (the codebooks' scales).
+        parameters = (
+            codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
+        )
+        if validates_in_batches(spec):  # bounded memory, whatever the table's size
+            outcome = validate_batches(spec, warehouse.read_batches(spec.schema, spec.table, columns), parameters)
+        else:
+            outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)
         log = context.log.error if blocking else context.log.warning
         for failure in outcome.failures:
             log(f"{spec.schema}.{spec.table}: {describe_failure(failure)}")
@@ -57,7 +78,8 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
             severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
             metadata={
                 "table": f"{spec.schema}.{spec.table}",
-                "rows": frame.height,
+                "rows": rows,
+                "parameters": MetadataValue.json(parameters),
                 "expectations_evaluated": outcome.evaluated,
                 "expectations_failed": len(outcome.failures),
                 "failures": MetadataValue.json(outcome.failures),
@@ -157,9 +179,70 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
     return _check
 
 
-def build_checks() -> list[AssetChecksDefinition]:
-    checks = [great_expectations_check(spec) for spec in load_suite_specs()]
-    for source, row_table in ROW_TABLES.items():
+def totals_check(source: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(["clean", source]),
+        name="totals_reconcile",
+        description=(
+            f"Each total row of every {source} file equals the sum of the rows stored for it, in every "
+            "measure (within the layout's tolerance for rounding). Not blocking; severity ERROR: the check "
+            "names the file, column, published and summed values."
+        ),
+        pool=DUCKDB_POOL,
+    )
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        rows = warehouse.query(
+            "select source_file, column_name, totals_compared, published, summed, totals_mismatched, "
+            "worst_row, worst_published, worst_summed from audit.published_totals where source = ? order by 1, 2",
+            [source],
+        )
+        mismatches = [
+            {
+                "file": file,
+                "column": column,
+                "published": published,
+                "summed": summed,
+                "totals_mismatched": mismatched,
+                "worst_row": row,
+                "worst_published": worst_published,
+                "worst_summed": worst_summed,
+            }
+            for file, column, _, published, summed, mismatched, row, worst_published, worst_summed in rows
+            if mismatched
+        ]
+        description = "; ".join(
+            f"{m['file']}, column {m['column']}: published total {m['worst_published']:,.0f} (row {m['worst_row']}) "
+            f"but its rows sum to {m['worst_summed']:,.0f}"
+            + (f" ({m['totals_mismatched']} totals differ)" if m["totals_mismatched"] > 1 else "")
+            for m in mismatches
+        )
+        return AssetCheckResult(
+            passed=not mismatches,
+            severity=AssetCheckSeverity.ERROR,
+            description=description or None,
+            metadata={
+                "columns_compared": len(rows),
+                "totals_compared": sum(r[2] for r in rows),
+                "mismatches": MetadataValue.json(mismatches),
+            },
+        )
+
+    return _check
+
+
+def build_checks(layouts: dict[str, Layout]) -> list[AssetChecksDefinition]:
+    """The checks for these publication layouts: GE suites on the tables that exist, and
+    "nothing lost", files accepted and (where a layout has totals) totals reconciled."""
+    tables = row_tables(layouts)
+    checks = [
+        great_expectations_check(spec)
+        for spec in load_suite_specs()
+        # A suite on a publication this configuration does not declare has nothing to check.
+        if spec.asset_key[0] != "clean" or spec.asset_key[1] in RESERVED_NAMES or spec.asset_key[1] in layouts
+    ]
+    for source, row_table in tables.items():
         checks.append(reconciliation_check(source, row_table, ALSO_ROW_TABLES.get(source, ())))
         checks.append(files_accepted_check(source, row_table))
+        if source in layouts and layouts[source].totals is not None:
+            checks.append(totals_check(source))
     return checks

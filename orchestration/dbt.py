@@ -6,11 +6,12 @@ whoever builds the definitions.
 """
 
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import sys
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Mapping, Sequence
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dagster import (
     asset,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
 from orchestration.assets import DUCKDB_POOL, OWNERS, PUBLISH_GROUP
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
@@ -51,8 +53,23 @@ def dbt_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+class ProjectDbtCliResource(DbtCliResource):
+    """`DbtCliResource` for this project's own dbt-core (the one beside this interpreter), without
+    two start-up costs that serve nothing here: asking the executable its version (a whole
+    `dbt --version` process, seconds per dbt command) when the installed dbt-core says it, and
+    loading the dbt adapter into this process, which dagster-dbt needs only to fetch row counts
+    through dbt (the models' row counts are read from DuckDB after the build instead)."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
+    return ProjectDbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
@@ -169,6 +186,30 @@ def docs_path(paths: ProjectPaths) -> Path:
     return paths.folders.docs_file
 
 
+#: Docs already generated, by what they show (code and columns): another data folder of the
+#: same project (a test's, a benchmark's) reuses them instead of running dbt again.
+DOCS_CACHE = DBT_PROJECT_DIR / "target" / "docs_cache"
+DOCS_CACHE_KEEP = 4
+
+
+def _replace(source: Path, destination: Path) -> None:
+    """Copy `source` over `destination` atomically (written aside, then renamed)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.writing")
+    shutil.copyfile(source, staging)
+    os.replace(staging, destination)
+
+
+def _docs_result(destination: Path, regenerated: bool) -> MaterializeResult:
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(destination)),
+            "bytes": destination.stat().st_size,
+            "regenerated": regenerated,
+        }
+    )
+
+
 def build_dbt_docs(dbt_models: AssetsDefinition) -> AssetsDefinition:
     @asset(
         key=["docs", "dbt_docs"],
@@ -196,31 +237,23 @@ def build_dbt_docs(dbt_models: AssetsDefinition) -> AssetsDefinition:
         source = hashlib.sha256(f"{code_digest()}\n{columns}".encode()).hexdigest()
         if destination.exists() and stamp.exists() and stamp.read_text() == source:
             context.log.info(f"dbt docs unchanged (the dbt project has not changed): {destination}")
-            return MaterializeResult(
-                metadata={
-                    "path": MetadataValue.path(str(destination)),
-                    "bytes": destination.stat().st_size,
-                    "regenerated": False,
-                }
-            )
-        os.environ.update(settings().dbt_environment(warehouse.path))
-        # The night's build already compiled every node into the run target: reuse it and only
-        # read the catalogue (about 8 s less than compiling again).
-        target = RUN_TARGET_PATH
-        reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
-        dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        staging = destination.with_name(f".{destination.name}.writing")
-        shutil.copyfile(target / "static_index.html", staging)
-        os.replace(staging, destination)
+            return _docs_result(destination, regenerated=False)
+        cached = DOCS_CACHE / f"{source}.html"
+        if not cached.exists():
+            os.environ.update(settings().dbt_environment(warehouse.path))
+            # The night's build already compiled every node into the run target: reuse it and
+            # only read the catalogue (about 8 s less than compiling again).
+            target = RUN_TARGET_PATH
+            reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
+            dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
+            _replace(target / "static_index.html", cached)
+            for stale in sorted(DOCS_CACHE.glob("*.html"), key=lambda p: p.stat().st_mtime)[:-DOCS_CACHE_KEEP]:
+                stale.unlink(missing_ok=True)
+        else:
+            context.log.info("dbt docs for this code and these tables were generated before: reused")
+        _replace(cached, destination)
         stamp.write_text(source)
         context.log.info(f"dbt docs for analysts: {destination}")
-        return MaterializeResult(
-            metadata={
-                "path": MetadataValue.path(str(destination)),
-                "bytes": destination.stat().st_size,
-                "regenerated": True,
-            }
-        )
+        return _docs_result(destination, regenerated=True)
 
     return dbt_docs

@@ -16,16 +16,8 @@ from dagster import (
     in_process_executor,
 )
 
-from orchestration.assets import (
-    clean_collaborations,
-    clean_diagnostic_exports,
-    clean_metric_values,
-    clean_monthly_ae,
-    clean_organisations,
-    clean_spc_settings,
-    published_assets,
-    pull_assets,
-)
+from ingest.sources import publication_layouts
+from orchestration.assets import clean_assets
 from orchestration.checks import build_checks
 from orchestration.dbt import build_dbt_docs, build_dbt_models, dbt_resource, prepare_manifest
 from orchestration.publish import build_publish_assets
@@ -60,21 +52,16 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Every asset, check, job, schedule and sensor, for the environment's settings."""
     settings = settings or Settings.from_environ()
     dbt_models = build_dbt_models(prepare_manifest(settings))
+    # Publications are configuration: one source (and its assets and checks) per layout.
+    layouts = publication_layouts(settings.config_dir)
     return Definitions(
         assets=[
-            *pull_assets,
-            clean_organisations,
-            clean_diagnostic_exports,
-            clean_monthly_ae,
-            *published_assets,
-            clean_metric_values,
-            clean_collaborations,
-            clean_spc_settings,
+            *clean_assets(layouts),
             dbt_models,
             build_dbt_docs(dbt_models),
             *build_publish_assets(dbt_models),
         ],
-        asset_checks=build_checks(),
+        asset_checks=build_checks(layouts),
         jobs=[nightly_job, diagnostic_refresh_job],
         schedules=[nightly_schedule],
         sensors=[diagnostic_exports_sensor],

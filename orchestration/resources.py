@@ -118,6 +118,28 @@ class DuckDBWarehouse(ConfigurableResource):
         with self.connect(read_only=True) as connection:
             return connection.sql(f'select {selected} from "{schema}"."{name}"').pl()
 
+    def count_rows(self, schema: str, name: str) -> int:
+        for identifier in (schema, name):
+            _check_identifier(identifier)
+        return self.query(f'select count(*) from "{schema}"."{name}"')[0][0]
+
+    def read_batches(
+        self, schema: str, name: str, columns: tuple[str, ...] = (), rows: int = 1_000_000
+    ) -> Iterator[pl.DataFrame]:
+        """A table (or some of its columns) as polars frames of at most `rows` rows, in bounded
+        memory: DuckDB streams the batches (at least one, empty for an empty table)."""
+        for identifier in (schema, name, *columns):
+            _check_identifier(identifier)
+        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        with self.connect(read_only=True) as connection:
+            reader = connection.sql(f'select {selected} from "{schema}"."{name}"').to_arrow_reader(rows)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield pl.from_arrow(batch)
+            if empty:
+                yield pl.from_arrow(reader.schema.empty_table())
+
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         with self.connect(read_only=True) as connection:
             return connection.execute(sql, parameters or []).fetchall()

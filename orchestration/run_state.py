@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.files import SUPPORTED_SUFFIXES
 from ingest.landing import PullError, resolve_location
-from ingest.sources import is_url, load_sources
+from ingest.sources import is_url, load_sources, publication_layouts
 from orchestration.settings import PROJECT_ROOT, Settings
 
 #: The project's own files that shape a run's outputs.
@@ -54,9 +54,9 @@ def _files(location: Path) -> list[Path]:
     return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 
-def _source_files(location: str) -> list[Path]:
+def _source_files(location: str, suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES) -> list[Path]:
     """The files a source location stands for, found exactly as the pull finds them."""
-    return [Path(path) for _, path in resolve_location(location, SUPPORTED_SUFFIXES)]
+    return [Path(path) for _, path in resolve_location(location, suffixes)]
 
 
 def _add_files(digest, label: str, files: list[Path], root: Path) -> None:
@@ -81,12 +81,14 @@ def fingerprint(settings: Settings) -> str | None:
     digest = hashlib.sha256()
     try:
         _add_files(digest, "config", _files(config_dir), config_dir)
+        layouts = publication_layouts(config_dir)
         for name, source in sorted(load_sources(config_dir, settings.source_overrides).items()):
             digest.update(f"source {name}: {source.model_dump_json()}\0".encode())
+            suffixes = layouts[name].files.suffixes if name in layouts else SUPPORTED_SUFFIXES
             for location in source.locations:
                 if is_url(location):
                     return None
-                _add_files(digest, name, _source_files(location), Path("/"))
+                _add_files(digest, name, _source_files(location, suffixes), Path("/"))
         digest.update(f"code:{code_digest()}\0".encode())
     except (OSError, ValueError, PullError):
         return None

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_AE = PROJECT_ROOT / "sample_data" / "nhs" / "monthly_ae"
 SAMPLE_ODS = PROJECT_ROOT / "sample_data" / "reference" / "organisations"
 CODEBOOK_DIR = PROJECT_ROOT / "config" / "instruments"
+LAYOUTS_DIR = PROJECT_ROOT / "config" / "layouts"
 
 AE_HEADER = (
     "Period,Org Code,Parent Org,Org name,A&E attendances Type 1,A&E attendances Type 2,"
@@ -36,6 +37,7 @@ collaborations:
   - id: tiny
     name: Tiny test collaboration
     icb: QMF
+    instrument: collab_health_core
     purpose: Test the arithmetic by hand.
     targets:
       - {metric: ae_4h_all, direction: increase, value: 0.75}
@@ -73,7 +75,9 @@ def write_tiny_ae(folder: Path, july_r1h_over_4h: int = 20) -> None:
     September: R1H 100 / 10, RF4 100 / 30 -> pooled 160/200 = 0.80."""
     folder.mkdir(parents=True, exist_ok=True)
     july = [AE_HEADER, ae_row("JULY", "R1H", 100, july_r1h_over_4h), ae_row("JULY", "RF4", 100, 40)]
-    july.append("TOTAL,TOTAL,TOTAL,TOTAL," + ",".join(["200", "0", "0", "0", "0", "0", "60"] + ["0"] * 11))
+    # The file's own total row adds up (the total check compares it with the rows).
+    july_over_4h = str(july_r1h_over_4h + 40)
+    july.append("TOTAL,TOTAL,TOTAL,TOTAL," + ",".join(["200", "0", "0", "0", "0", "0", july_over_4h] + ["0"] * 11))
     september = [
         AE_HEADER + ",,a",
         ae_row("SEPTEMBER", "R1H", 100, 10) + ",,",
@@ -138,6 +142,7 @@ def make_tiny_project(root: Path) -> dict[str, str]:
     """Lay out the tiny inputs under `root`; returns the environment pointing the pipeline there."""
     config = root / "config"
     shutil.copytree(CODEBOOK_DIR, config / "instruments")
+    shutil.copytree(LAYOUTS_DIR, config / "layouts")
     shutil.copy(PROJECT_ROOT / "config" / "metrics.yaml", config / "metrics.yaml")
     (config / "collaborations.yaml").write_text(TINY_COLLABORATIONS, encoding="utf-8")
     write_tiny_export(root / "sources" / "diagnostic" / "tiny_wave1.csv")

@@ -8,13 +8,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from conftest import CODEBOOK_DIR, SAMPLE_ODS
+from conftest import CODEBOOK_DIR, LAYOUTS_DIR, SAMPLE_ODS
 
 from ingest.codebook import load_codebooks
 from ingest.diagnostic import read_diagnostic_export
 from ingest.files import InputFileError
-from ingest.monthly_ae import read_monthly_ae
+from ingest.layouts import load_layout
 from ingest.organisations import OrganisationMatcher, read_organisations
+from ingest.publication import read_publication
 
 pytestmark = pytest.mark.unit
 
@@ -35,9 +36,10 @@ def test_corpus_is_complete(corpus, least):
 def readers():
     codebooks = load_codebooks(CODEBOOK_DIR)
     matcher = OrganisationMatcher(read_organisations(SAMPLE_ODS))
+    monthly_ae = load_layout(LAYOUTS_DIR / "monthly_ae.yaml")
     return {
         "diagnostic": lambda path: read_diagnostic_export(path, codebooks, b"corpus-key", matcher),
-        "monthly_ae": read_monthly_ae,
+        "monthly_ae": lambda path: read_publication(path, monthly_ae),
     }
 
 

@@ -13,16 +13,12 @@ SPECS = {spec.name: spec for spec in load_suite_specs()}
 
 def test_a_suite_reads_only_the_columns_it_names():
     answers = SPECS["clean_diagnostic_answers"]
-    assert set(answers.columns) == {
-        "collaboration_id",
-        "wave",
-        "respondent_key",
-        "item_id",
-        "characteristic_id",
-        "answer_value",
-        "score_value",
-    }
+    # The answers' grain is dbt's test on stg_diagnostic__answers (each invariant checked once):
+    # the suite reads only the columns its row-by-row expectations name.
+    assert set(answers.columns) == {"item_id", "characteristic_id", "answer_value", "score_value"}
     assert "source_file" not in answers.columns
+    respondents = SPECS["clean_diagnostic_respondents"]
+    assert {"collaboration_id", "wave", "respondent_key"} <= set(respondents.columns)
 
 
 def test_row_conditions_read_the_columns_they_name_and_blank_rows_are_excused():
@@ -62,6 +58,51 @@ def test_a_string_row_condition_reads_every_column():
     assert SuiteSpec("s", "clean", "t", ("clean", "t"), "", document).columns == ("a", "c")
 
 
+def test_a_suite_validated_in_batches_gives_the_verdict_of_the_whole_table():
+    """Batches add up: a `mostly` met over the whole table passes even where one batch alone
+    would fail it, an unexpected row in any batch fails a strict expectation, and the row
+    count is the total's."""
+    from expectations.suites import validate_batches, validates_in_batches
+
+    document = {
+        "expectations": [
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}},
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a", "min_value": 0, "mostly": 0.9}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "b"}},
+        ]
+    }
+    spec = SuiteSpec("batched", "clean", "t", ("clean", "t"), "", document)
+    assert validates_in_batches(spec) and not validates_in_batches(SPECS["clean_metric_values"])
+    # 1 negative value in 12 rows (8%, within mostly 0.9), all in the first batch of 4 (25%).
+    first = pl.DataFrame({"a": [-1, 1, 2, 3], "b": ["x"] * 4})
+    rest = pl.DataFrame({"a": list(range(8)), "b": ["y"] * 8})
+    outcome = validate_batches(spec, [first, rest])
+    assert outcome.success, outcome.failures
+    assert validate(spec, pl.concat([first, rest])).success  # the whole table agrees
+
+    with_null = rest.with_columns(b=pl.when(pl.col("a") == 5).then(None).otherwise(pl.col("b")))
+    failed = validate_batches(spec, [first, with_null])
+    assert [f["expectation"] for f in failed.failures] == ["expect_column_values_to_not_be_null"]
+    assert failed.failures[0]["unexpected_count"] == 1
+
+    too_few = validate_batches(spec, [first])  # 4 rows; and 25% negative breaks mostly
+    assert {f["expectation"] for f in too_few.failures} == {
+        "expect_table_row_count_to_be_between",
+        "expect_column_values_to_be_between",
+    }
+
+
+def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
+    from orchestration.resources import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    with warehouse.connect() as db:
+        db.execute("create schema clean; create table clean.t as select range as a from range(25)")
+        db.execute("create table clean.empty as select 1 as a where false")
+    assert [f.height for f in warehouse.read_batches("clean", "t", ("a",), rows=10)] == [10, 10, 5]
+    assert [f.columns for f in warehouse.read_batches("clean", "empty", rows=10)] == [["a"]]
+
+
 def test_partner_ratings_suite_holds_closeness_to_its_scale():
     spec = SPECS["clean_diagnostic_partner_ratings"]
     frame = pl.DataFrame(
@@ -81,3 +122,4 @@ def test_partner_ratings_suite_holds_closeness_to_its_scale():
     # Closeness runs 0 (none) to 4 (integration): a 5 fails although a rating of 5 would not.
     assert not validate(spec, frame.with_columns(answer_value=pl.Series([5, 4, 1]))).success
     assert validate(spec, frame.with_columns(answer_value=pl.Series([4, 5, 1]))).success
+    assert not validate(spec, frame.with_columns(partner_code=pl.Series(["RF4", "Royal Free", "RF4"]))).success

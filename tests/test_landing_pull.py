@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import LAYOUTS_DIR
 
 from ingest.landing import PulledFile, PullError, pull_folder, pull_source
 
@@ -396,18 +398,22 @@ def test_pull_asset_from_a_url_keeps_the_last_good_file_when_the_server_fails(si
     on) and fails the `pull_succeeded` check, severity ERROR, naming the URL and the cause."""
     from dagster import materialize
 
+    from ingest.sources import publication_layouts
     from orchestration.assets import pull_assets
     from orchestration.resources import ProjectPaths
 
     config = tmp_path / "config"
-    config.mkdir()
+    (config / "layouts").mkdir(parents=True)
+    shutil.copy(LAYOUTS_DIR / "staff_survey.yaml", config / "layouts")
     url = site.url("/survey/staff_survey_2024.csv")
     (config / "sources.yaml").write_text(
         f"sources:\n  staff_survey:\n    locations: ['{url}']\n    timeout_seconds: 1\n    retries: 1\n",
         encoding="utf-8",
     )
     paths = ProjectPaths(data_dir=str(tmp_path / "var"), config_dir=str(config))
-    staff_survey_pull = next(a for a in pull_assets if a.key.path == ["landing", "staff_survey"])
+    staff_survey_pull = next(
+        a for a in pull_assets(publication_layouts(config)) if a.key.path == ["landing", "staff_survey"]
+    )
     site.routes["/survey/staff_survey_2024.csv"] = body(b"ODS code,Year,Stress_base\nRX7,2024,10\n")
     assert materialize([staff_survey_pull], resources={"paths": paths}).success
     landed = paths.landing("staff_survey") / "staff_survey_2024.csv"
@@ -550,7 +556,8 @@ def test_sigterm_stops_a_trickling_pull_promptly_without_a_retry(site, tmp_path)
     import sys
 
     config = tmp_path / "config"
-    config.mkdir()
+    (config / "layouts").mkdir(parents=True)
+    shutil.copy(LAYOUTS_DIR / "staff_survey.yaml", config / "layouts")
     (config / "sources.yaml").write_text(
         f"sources:\n  staff_survey:\n    locations: ['{site.url('/slow/survey.csv')}']\n    timeout_seconds: 30\n",
         encoding="utf-8",
@@ -559,10 +566,10 @@ def test_sigterm_stops_a_trickling_pull_promptly_without_a_retry(site, tmp_path)
     script = (
         "import sys\n"
         "from dagster import DagsterInstance, materialize\n"
-        "from orchestration.assets import pull_assets\n"
+        "from orchestration.assets import pull_asset\n"
         "from orchestration.resources import ProjectPaths\n"
         f"paths = ProjectPaths(data_dir={str(tmp_path / 'var')!r}, config_dir={str(config)!r})\n"
-        "asset = next(a for a in pull_assets if a.key.path == ['landing', 'staff_survey'])\n"
+        "asset = pull_asset('staff_survey', 'NHS Staff Survey')\n"
         "result = materialize([asset], resources={'paths': paths}, raise_on_error=False,"
         " instance=DagsterInstance.ephemeral())\n"
         "sys.exit(0 if result.success else 3)\n"

@@ -80,9 +80,17 @@ def test_every_shipped_expression_gives_what_polars_sql_gave(expression):
     """The catalogue's own expressions compute exactly as before the language was restricted
     (when polars' SQL evaluated them), on a frame holding every column they name."""
     assert isinstance(load_metric_catalogue(PROJECT_ROOT / "config" / "metrics.yaml"), MetricCatalogue)
-    columns = sorted(set(re.findall(r"[a-z_][a-z0-9_]*", expression)) - {"coalesce", "and", "or", "not"})
+    text = re.sub(r"'[^']*'", "''", expression)  # column names only, not the words of a text literal
+    columns = sorted(set(re.findall(r"[a-z_][a-z0-9_]*", text)) - {"coalesce", "and", "or", "not", "in"})
+    # A column compared with a text literal holds text: those literals, one not among them, a null.
+    compared = dict(re.findall(r"([a-z_][a-z0-9_]*)\s*(?:=|<>|!=|\bin\b)\s*\(?\s*('[^']*')", expression))
     frame = pl.DataFrame(
-        {c: ["1", "2", None, "1"] if c == "department_type" else [10.0, None, 3.0, 250.0] for c in columns}
+        {
+            c: [compared[c].strip("'"), "another", None, compared[c].strip("'")]
+            if c in compared
+            else [10.0, None, 3.0, 250.0]
+            for c in columns
+        }
     )
     ours = frame.select(parse_metric_expression(expression).alias("x"))["x"]
     polars_sql = frame.select(pl.sql_expr(expression).alias("x"))["x"]

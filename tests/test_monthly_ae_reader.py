@@ -4,12 +4,21 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from conftest import AE_HEADER, SAMPLE_AE, ae_row
+from conftest import AE_HEADER, LAYOUTS_DIR, SAMPLE_AE, ae_row
 
 from ingest.files import InputFileError, normalise_label
-from ingest.monthly_ae import COLUMNS, COUNT_COLUMNS, parse_period, read_monthly_ae
+from ingest.layouts import load_layout
+from ingest.publication import combine_publications, parse_period, read_publication
 
 pytestmark = pytest.mark.unit
+
+#: The Monthly A&E layout as configured (config/layouts/monthly_ae.yaml).
+LAYOUT = load_layout(LAYOUTS_DIR / "monthly_ae.yaml")
+COUNT_COLUMNS = LAYOUT.declared_measures
+
+
+def read_monthly_ae(path):
+    return read_publication(path, LAYOUT)
 
 
 def test_real_september_file_with_stray_columns():
@@ -43,13 +52,13 @@ def test_every_real_file_reconciles_and_its_total_is_the_sum_of_its_rows(path):
     # Every count column: the file's own total row equals the sum of its organisation rows.
     headers = {normalise_label(h): h for h in raw}
     checked = 0
-    for column in COLUMNS:
-        if column.name not in COUNT_COLUMNS:
+    for name, column in LAYOUT.columns.items():
+        if name not in COUNT_COLUMNS:
             continue
         header = next((headers[normalise_label(a)] for a in column.headers if normalise_label(a) in headers), None)
         if header is None:
             continue  # an optional column this file does not have
-        assert int(raw[header].replace(",", "")) == clean[column.name].sum(), column.name
+        assert int(raw[header].replace(",", "")) == clean[name].sum(), name
         checked += 1
     assert checked == len(COUNT_COLUMNS) == 18
 
@@ -68,8 +77,7 @@ def test_total_row_found_by_its_sums_whatever_its_label(tmp_path):
 
 
 def test_revised_file_supersedes_the_original_for_the_same_month(tmp_path):
-    from ingest.monthly_ae import combine_monthly_ae
-
+    combine_monthly_ae = combine_publications(LAYOUT)
     (tmp_path / "Monthly-AE-July-2024.csv").write_text("\n".join([AE_HEADER, ae_row("JULY", "R1H", 100, 20)]) + "\n")
     (tmp_path / "Monthly-AE-July-2024-revised.csv").write_text(
         "\n".join([AE_HEADER, ae_row("JULY", "R1H", 101, 21), ae_row("JULY", "RF4", 5, 1)]) + "\n"
@@ -100,7 +108,7 @@ def test_revised_file_supersedes_the_original_for_the_same_month(tmp_path):
     ],
 )
 def test_parse_period(label, expected):
-    frame = pl.DataFrame({"label": [label]}).select(parse_period(pl.col("label")))
+    frame = pl.DataFrame({"label": [label]}).select(parse_period(pl.col("label"), LAYOUT.period))
     assert frame.item() == expected
 
 

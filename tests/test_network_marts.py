@@ -95,6 +95,7 @@ def collaboration(cid: str, members: list[str], waves: int) -> dict:
         "name": cid,
         "icb": "QMF",
         "purpose": "Test the network marts by hand.",
+        "instrument": "collab_health_core",
         "members": [{"org": m, "joined": "2023-04-01"} for m in members],
         "waves": [
             {"wave": w, "fieldwork_start": f"2024-0{2 * w}-05", "fieldwork_end": f"2024-0{2 * w}-28"}

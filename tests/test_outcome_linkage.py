@@ -48,7 +48,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import AE_HEADER, CODEBOOK_DIR, PROJECT_ROOT, SAMPLE_ODS
+from conftest import AE_HEADER, CODEBOOK_DIR, LAYOUTS_DIR, PROJECT_ROOT, SAMPLE_ODS
 from test_nightly_job import connect, run_nightly
 
 pytestmark = pytest.mark.e2e
@@ -91,6 +91,7 @@ def collaborations_yaml() -> str:
             f"  - id: c{k + 1}",
             f"    name: Collaboration {k + 1}",
             "    icb: QMF",
+            "    instrument: collab_health_core",
             "    purpose: Test the outcome linkage by hand.",
             "    targets:",
             "      - {metric: ae_4h_all, direction: increase}",
@@ -178,6 +179,7 @@ def linkage_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("linkage")
     config = root / "config"
     shutil.copytree(CODEBOOK_DIR, config / "instruments")
+    shutil.copytree(LAYOUTS_DIR, config / "layouts")
     shutil.copy(PROJECT_ROOT / "config" / "metrics.yaml", config / "metrics.yaml")
     (config / "collaborations.yaml").write_text(collaborations_yaml(), encoding="utf-8")
     write_export(root / "sources" / "diagnostic" / "linkage.csv")

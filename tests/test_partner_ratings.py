@@ -33,6 +33,7 @@ COLLABORATIONS = CollaborationsFile.model_validate(
                 "name": "Network test",
                 "icb": "QMF",
                 "purpose": "Test partner ratings by hand.",
+                "instrument": "collab_health_core",
                 "members": [
                     {"org": "R1H", "joined": "2023-04-01"},
                     {"org": "RF4", "joined": "2023-04-01"},

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from ingest.files import InputFileError
+from ingest.layouts import load_layouts
 from ingest.metric_catalogue import (
     MetricCatalogue,
     MetricCatalogueError,
@@ -19,7 +20,7 @@ from ingest.metric_catalogue import (
     source_metric_values,
 )
 from ingest.organisations import etr_extract_date, organisation_reference_tables, resolve_successors
-from ingest.published import AE_TIDY, SHMI, STAFF_SURVEY, read_published
+from ingest.publication import read_publication
 
 pytestmark = pytest.mark.unit
 
@@ -29,6 +30,13 @@ AE_TIDY_FILE = NHS / "ae_tidy" / "ae_attendances_2016_2019.csv"
 STAFF_SURVEY_FILE = NHS / "staff_survey" / "nhs_staff_survey_org_results_2021_2024.csv"
 SHMI_FILE = NHS / "shmi" / "shmi_staff_survey_trust_year_2012_2019.csv"
 CATALOGUE = load_metric_catalogue(ROOT / "config" / "metrics.yaml")
+#: The publication layouts as configured (config/layouts/).
+LAYOUTS = load_layouts(ROOT / "config" / "layouts")
+AE_TIDY, STAFF_SURVEY, SHMI = LAYOUTS["ae_tidy"], LAYOUTS["staff_survey"], LAYOUTS["shmi"]
+
+
+def read_published(path, layout):
+    return read_publication(path, layout)
 
 
 def raw_rows(path: Path) -> list[dict[str, str]]:
