@@ -58,6 +58,8 @@ from ingest.organisations import (
     organisation_reference_tables,
     read_organisations,
 )
+from ingest.partner_ratings import TABLE as PARTNER_RATINGS
+from ingest.partner_ratings import partner_items_table
 from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, using_demo_key
 from ingest.publication import TOTALS_SCHEMA, combine_publications, empty_table, read_publication
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
@@ -379,6 +381,11 @@ def row_tables(layouts: dict[str, Layout]) -> dict[str, str]:
     return {"diagnostic_exports": "diagnostic_respondents", **{name: name for name in layouts}}
 
 
+#: Further clean tables whose rows count as clean input rows: a long partner-ratings file
+#: (one row per respondent and partner) has no respondents table rows of its own.
+ALSO_ROW_TABLES = {"diagnostic_exports": (PARTNER_RATINGS,)}
+
+
 def qualified(table: str) -> tuple[str, str]:
     """A reader's table name as (schema, table): ``raw.x`` stays in `raw`, others go to `clean`."""
     schema, _, name = table.rpartition(".")
@@ -465,6 +472,16 @@ def load_folder(
     ).cast(QUARANTINE_SCHEMA)
 
     clean_rows = tables[row_table].group_by("source_file").agg(rows_clean=pl.len())
+    if ALSO_ROW_TABLES.get(source):
+        clean_rows = (
+            pl.concat(
+                tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
+                for name in (row_table, *ALSO_ROW_TABLES[source])
+            )
+            .unique()
+            .group_by("source_file")
+            .agg(rows_clean=pl.len())
+        )
     quarantined_rows = (
         quarantine.filter(pl.col("scope") == ROW)
         .group_by("source_file")
@@ -533,6 +550,8 @@ DIAGNOSTIC_TABLES = {
     "raw.diagnostic_rows": "The shape of every input row (fields, blank, what parsed); no content, no ids.",
     "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
     "diagnostic_answers": "Answered items of the kept submissions, on the instrument's scale.",
+    PARTNER_RATINGS: "Each respondent's ratings of each partner organisation (closeness, trust, value), wide or long exports.",
+    "instrument_partner_items": "Partner items of every instrument codebook: dimension and scale.",
     "instrument_characteristics": "Characteristics of every instrument codebook.",
     "instrument_items": "Items of every instrument codebook.",
 }
@@ -568,7 +587,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         lambda path: read_diagnostic_export(path, codebooks, key, organisations, collaborations),
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
-        extra_tables=codebook_tables(codebooks),
+        extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
         row_table="diagnostic_respondents",
     )
 

@@ -27,7 +27,7 @@ from expectations.suites import (
 )
 from ingest.codebook import load_codebooks
 from ingest.layouts import RESERVED_NAMES, Layout
-from orchestration.assets import DUCKDB_POOL, row_tables
+from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, row_tables
 from orchestration.data_quality import files_without_clean_rows
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
@@ -104,13 +104,14 @@ def describe_failure(failure: dict) -> str:
     return f"expect {what}{where}: {count} {'row fails' if count == 1 else 'rows fail'}{mostly}"
 
 
-def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
+def reconciliation_check(source: str, row_table: str, also: tuple[str, ...] = ()) -> AssetChecksDefinition:
     @asset_check(
         asset=AssetKey(["clean", row_table]),
         name="rows_reconcile",
         description=(
             f"Nothing lost: for every loaded {source} file, rows read = rows in clean.{row_table} "
-            f"+ rows in quarantine.{source}."
+            + "".join(f"or clean.{t} " for t in also)
+            + f"+ rows in quarantine.{source}."
         ),
         blocking=True,
         pool=DUCKDB_POOL,
@@ -119,7 +120,9 @@ def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
         mismatches = warehouse.query(
             f"""
             with clean_rows as (
-                select source_file, count(distinct source_row) as n from clean.{row_table} group by 1
+                select source_file, count(distinct source_row) as n
+                from ({" union all ".join(f"select source_file, source_row from clean.{t}" for t in (row_table, *also))})
+                group by 1
             ),
             quarantined as (
                 select source_file, count(distinct source_row) as n
@@ -301,7 +304,7 @@ def build_checks(layouts: dict[str, Layout]) -> list[AssetChecksDefinition]:
         if spec.asset_key[0] != "clean" or spec.asset_key[1] in RESERVED_NAMES or spec.asset_key[1] in layouts
     ]
     for source, row_table in tables.items():
-        checks.append(reconciliation_check(source, row_table))
+        checks.append(reconciliation_check(source, row_table, ALSO_ROW_TABLES.get(source, ())))
         checks.append(files_accepted_check(source, row_table))
         if source in layouts and layouts[source].totals is not None:
             checks.append(totals_check(source))

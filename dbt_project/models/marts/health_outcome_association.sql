@@ -1,7 +1,9 @@
 -- Association between collaboration health and the later movement of each outcome metric:
 -- one row per characteristic × metric, over the pairs (collaboration-waves) that have both
 -- a health score (the wave's group not suppressed) and a directed change (follow-up minus
--- baseline, signed so that positive is the way the collaboration wants it to move).
+-- baseline, signed so that positive is the way the collaboration wants it to move). The
+-- partner network's measures (collaboration_network, through outcome_linked_collaboration)
+-- are rows too, `measure_kind` 'network', under the same rules.
 --
 -- Spearman's rho = Pearson correlation of average ranks, ties sharing the mean of the
 -- positions they span (macros average_rank, rank_correlation). It and its interval are
@@ -29,8 +31,54 @@
 {%- set resamples = var('association_bootstrap_resamples') | int %}
 {%- set seed = var('association_bootstrap_seed') | int %}
 {%- set decimals = 4 %}
-with linked as (
-    select * from {{ ref('outcome_linked_collaboration_by_characteristic') }}
+{#- Network measures (issue 20) beside the characteristics: column of outcome_linked_collaboration, name. -#}
+{%- set network_measures = [
+    ('network_density', 'Network density'),
+    ('network_reciprocity', 'Network reciprocity'),
+    ('network_degree_centralisation', 'Network degree centralisation'),
+    ('network_mean_trust', 'Network mean trust'),
+    ('network_mean_value', 'Network mean value'),
+] %}
+with characteristic_pairs as (
+    select
+        collaboration_id,
+        wave,
+        characteristic,
+        characteristic_name,
+        metric_id,
+        period_grain,
+        health_score,
+        directed_change,
+        'characteristic' as measure_kind
+    from {{ ref('outcome_linked_collaboration_by_characteristic') }}
+),
+
+-- Each network measure enters as a further "characteristic": its value at the wave in place
+-- of a health score, the same directed change (left out when provisional, as above), the
+-- same rules after.
+network_pairs as (
+    {%- for column, name in network_measures %}
+        select
+            collaboration_id,
+            wave,
+            '{{ column }}' as characteristic,
+            '{{ name }}' as characteristic_name,
+            metric_id,
+            period_grain,
+            {{ column }} as health_score,
+            case when not is_provisional then directed_change end as directed_change,
+            'network' as measure_kind
+        from {{ ref('outcome_linked_collaboration') }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+linked as (
+    select * from characteristic_pairs
+    union all
+    select * from network_pairs
 ),
 
 -- Every characteristic × metric of the input gets a row, even one without pairs.
@@ -39,7 +87,8 @@ association_keys as (
         characteristic,
         metric_id,
         max(characteristic_name) as characteristic_name,
-        max(period_grain) as period_grain
+        max(period_grain) as period_grain,
+        max(measure_kind) as measure_kind
     from linked
     group by characteristic, metric_id
 ),
@@ -193,6 +242,7 @@ published as (
     select
         association_keys.characteristic,
         association_keys.characteristic_name,
+        association_keys.measure_kind,
         association_keys.metric_id,
         association_keys.period_grain,
         coalesce(estimates.n_pairs, 0) as n_pairs,
@@ -242,7 +292,8 @@ select
     cast(
         'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
         as string
-    ) as measure
+    ) as measure,
+    cast(measure_kind as string) as measure_kind
 from published
 -- In grain order, so the table's rows are stored in the same order on every build.
 order by characteristic, metric_id

@@ -22,6 +22,11 @@ wave_health as (
         count(score) as characteristics_scored
     from health
     group by 1, 2
+),
+
+-- The wave's partner network (issue 20), where the collaboration has one.
+network as (
+    select * from {{ ref('collaboration_network') }}
 )
 
 select
@@ -54,11 +59,20 @@ select
     outcome_windows.spc_note,
     outcome_windows.target_value,
     outcome_windows.target_date,
-    outcome_windows.target_met
+    outcome_windows.target_met,
+    network.density as network_density,
+    network.reciprocity as network_reciprocity,
+    network.degree_centralisation as network_degree_centralisation,
+    network.mean_trust as network_mean_trust,
+    network.mean_value as network_mean_value
 from outcome_windows
 left join wave_health
     on
         outcome_windows.collaboration_id = wave_health.collaboration_id
         and outcome_windows.wave = wave_health.wave
+left join network
+    on
+        outcome_windows.collaboration_id = network.collaboration_id
+        and outcome_windows.wave = network.wave
 -- In grain order, so the table's rows are stored in the same order on every build.
 order by outcome_windows.collaboration_id, outcome_windows.wave, outcome_windows.metric_id  -- noqa: AM06
