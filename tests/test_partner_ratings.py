@@ -178,7 +178,8 @@ def test_wide_export_one_column_per_partner_and_item(tmp_path, codebooks, organi
     ]
     path = wide_export(tmp_path / "net_wave1.csv", partners, rows)
     result = read_diagnostic_export(path, codebooks, KEY, organisations, COLLABORATIONS)
-    assert result.rows_read == 3 and result.tables["diagnostic_respondents"].height == 2
+    # The reader keeps both of a1's submissions; combine_exports keeps the latest.
+    assert result.rows_read == 3 and result.tables["diagnostic_respondents"].height == 3
     # Partner columns are read, not "ignored"; the blank core items are.
     assert not any("[" in header for header in result.ignored_columns)
 
@@ -216,7 +217,8 @@ def test_wide_export_one_column_per_partner_and_item(tmp_path, codebooks, organi
         ),
     ]
     rows_out = quarantine.filter(pl.col("scope") == "row").select("source_row", "reason").rows()
-    assert rows_out == [(3, "superseded by a later submission from the same respondent (row 4)")]
+    assert rows_out == [(3, "superseded by a later submission from the same respondent (net_wave1.csv row 4)")]
+    assert tables["diagnostic_respondents"].height == 2
     # Reasons and the quarantine never carry a cell's content.
     assert quarantine["value"].null_count() == quarantine.height
 
@@ -334,4 +336,6 @@ def test_an_export_without_partner_columns_reads_as_before(tmp_path, codebooks):
     write_tiny_export(path)
     result = read_diagnostic_export(path, codebooks, KEY)
     assert result.tables[TABLE].is_empty()
-    assert result.tables["diagnostic_respondents"].height == 5
+    tables, _ = combine_exports([result])
+    assert tables[TABLE].is_empty()
+    assert tables["diagnostic_respondents"].height == 5  # one of six rows superseded

@@ -25,7 +25,7 @@ through as (
         to_middle.wave,
         to_middle.target_organisation as organisation_code,
         {{ exact_sum(
-            'cast(to_middle.n_paths * from_middle.n_paths as double precision) / whole_path.n_paths'
+            'cast(to_middle.n_paths * from_middle.n_paths as double) / whole_path.n_paths'
         ) }} as betweenness
     from geodesics as to_middle
     inner join geodesics as from_middle
@@ -50,11 +50,11 @@ select
     nodes.wave,
     nodes.organisation_code,
     sizes.n_organisations,
-    cast(coalesce(through.betweenness, 0) as double precision) as betweenness,
+    cast(coalesce(through.betweenness, 0) as double) as betweenness,
     case
         when sizes.n_organisations >= 3
             then
-                cast(coalesce(through.betweenness, 0) as double precision)
+                cast(coalesce(through.betweenness, 0) as double)
                 / ((sizes.n_organisations - 1) * (sizes.n_organisations - 2))
     end as betweenness_normalised
 from nodes

@@ -37,13 +37,13 @@ select
     max(
         case
             when per_dimension.dimension = 'trust' and 2 * per_dimension.n_answered >= items.n_items
-                then cast(per_dimension.answer_total as double precision) / per_dimension.n_answered
+                then cast(per_dimension.answer_total as double) / per_dimension.n_answered
         end
     ) as trust_score,
     max(
         case
             when per_dimension.dimension = 'value' and 2 * per_dimension.n_answered >= items.n_items
-                then cast(per_dimension.answer_total as double precision) / per_dimension.n_answered
+                then cast(per_dimension.answer_total as double) / per_dimension.n_answered
         end
     ) as value_score
 from per_dimension

@@ -80,16 +80,16 @@ measures as (
         coalesce(edge_totals.n_ties, 0) as n_ties,
         case
             when edge_totals.n_possible_ties > 0
-                then cast(edge_totals.n_ties as double precision) / edge_totals.n_possible_ties
+                then cast(edge_totals.n_ties as double) / edge_totals.n_possible_ties
         end as density_raw,
         case
             when returned.n_ties_answerable > 0
-                then cast(returned.n_ties_returned as double precision) / returned.n_ties_answerable
+                then cast(returned.n_ties_returned as double) / returned.n_ties_answerable
         end as reciprocity_raw,
         case
             when edge_totals.n_possible_ties > 0 and degree_spread.n_organisations >= 2
                 then
-                    cast(degree_spread.shortfall_from_largest as double precision)
+                    cast(degree_spread.shortfall_from_largest as double)
                     / ((degree_spread.n_organisations - 1) * (degree_spread.n_organisations - 1))
         end as centralisation_raw,
         edge_totals.mean_trust_raw,
@@ -106,7 +106,7 @@ measures as (
 )
 
 select
-    cast(collaboration_id as varchar) as collaboration_id,
+    cast(collaboration_id as string) as collaboration_id,
     cast(wave as integer) as wave,
     cast(n_organisations as integer) as n_organisations,
     cast(n_rating_organisations as integer) as n_rating_organisations,

@@ -105,9 +105,9 @@ joined as (
 )
 
 select
-    cast(collaboration_id as varchar) as collaboration_id,
+    cast(collaboration_id as string) as collaboration_id,
     cast(wave as integer) as wave,
-    cast(organisation_code as varchar) as organisation_code,
+    cast(organisation_code as string) as organisation_code,
     cast(n_respondents as integer) as n_respondents,
     cast(in_degree as integer) as in_degree,
     cast(out_degree as integer) as out_degree,

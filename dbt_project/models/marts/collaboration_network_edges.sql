@@ -11,10 +11,10 @@ with edges as (
 )
 
 select
-    cast(edges.collaboration_id as varchar) as collaboration_id,
+    cast(edges.collaboration_id as string) as collaboration_id,
     cast(edges.wave as integer) as wave,
-    cast(edges.from_organisation as varchar) as from_organisation,
-    cast(edges.to_organisation as varchar) as to_organisation,
+    cast(edges.from_organisation as string) as from_organisation,
+    cast(edges.to_organisation as string) as to_organisation,
     cast(edges.n_respondents as integer) as n_respondents,
     cast(edges.closeness as double) as closeness,
     cast(edges.trust as double) as trust,
