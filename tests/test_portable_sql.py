@@ -1,7 +1,7 @@
 """The dbt project's SQL stays portable between DuckDB and Spark (issue 19).
 
-- The bootstrap's pseudo-random draws (macros/random_index.sql) and round_double
-  (macros/rounding.sql) are pinned by dbt tests that run on both engines; their expected
+- The bootstrap's pseudo-random draws (macros/random_index.sql) and round_half_up
+  (macros/round_half_up.sql) are pinned by dbt tests that run on both engines; their expected
   values are re-derived here from a Python reference, so both engines are held to it.
 - A scan of the models for SQL that only DuckDB runs (each with the macro to use instead),
   so a model that would break the Spark build is caught by `make check`, without Spark.
@@ -80,16 +80,17 @@ def test_draws_are_spread_evenly_and_distinct_keys_mix_to_distinct_values():
     assert len(combined) == 1000 * 200
 
 
-def test_the_dbt_rounding_cases_are_half_up_on_the_stored_double():
-    text = (DBT_PROJECT / "tests" / "generic" / "round_double_is_half_up_on_the_stored_double.sql").read_text()
+def test_the_dbt_rounding_cases_are_half_up_on_the_decimal():
+    text = (DBT_PROJECT / "tests" / "generic" / "round_half_up_is_half_up_on_the_decimal.sql").read_text()
     cases = re.findall(r"\['(-?[\d.]+)', (\d), '(-?[\d.]+)'\]", text)
     assert len(cases) == 12
     for value, places, expected in cases:
-        exact = Decimal(float(value)).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+        fixed = Decimal(float(value)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP)
+        exact = fixed.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
         assert float(exact) == float(expected), value
-    # The cases include doubles stored just below a half (where rounding the printed decimal
-    # would go up) and exact halves (which go away from zero).
-    assert ("3.675", "2", "3.67") in cases and ("0.125", "2", "0.13") in cases
+    # The cases include doubles stored just below a half (which go up, as their decimal
+    # value does) and exact halves (which go away from zero).
+    assert ("3.675", "2", "3.68") in cases and ("-0.125", "2", "-0.13") in cases
 
 
 #: SQL that DuckDB runs and Spark does not, and what to write instead (README, "Running on
@@ -103,8 +104,8 @@ NOT_PORTABLE = {
     r"(?<![\w.])hash\(": "{{ stable_hash(...) }} / {{ random_index(...) }} (macros/random_index.sql)",
     r"::": "cast(... as ...)",
     r"over \(\s*\w+\s+(rows|range)\b": "the window spelt out: Spark cannot add a frame to a named window",
-    r"(?<![\w_])round\((?!cast\()": "{{ round_double(x, places) }} for a double (macros/rounding.sql), "
-    "or round(cast(x as decimal(38, 12)), places)",
+    r"(?<![\w_])round\((?!cast\()": "{{ round_half_up(x, places) }} (macros/round_half_up.sql): "
+    "half-up on the decimal value, the same on both engines",
 }
 
 
@@ -146,7 +147,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path):
     model.write_text(
         "-- varchar in a comment is fine\n"
         "select cast(a as varchar), list(b), round(c, 2), round(cast(d as decimal(38, 12)), 2),\n"
-        "    sum(e) over (w rows between 1 preceding and current row), {{ round_double('f', 2) }}\n"
+        "    sum(e) over (w rows between 1 preceding and current row), {{ round_half_up('f', 2) }}\n"
     )
     text = sql_without_comments(model)
     hits = {pattern for pattern in NOT_PORTABLE if re.search(pattern, text, flags=re.IGNORECASE)}

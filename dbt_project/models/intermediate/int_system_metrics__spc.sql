@@ -196,12 +196,12 @@ centred as (
         when
             in_baseline = 1
             and (
-                {{ round_double('raw_moving_range', decimals) }}
-                < {{ round_double('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
+                {{ round_half_up('raw_moving_range', decimals) }}
+                < {{ round_half_up('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
                 or (
                     not moving_range_outlier_inclusive
-                    and {{ round_double('raw_moving_range', decimals) }}
-                    = {{ round_double('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
+                    and {{ round_half_up('raw_moving_range', decimals) }}
+                    = {{ round_half_up('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
                 )
             )
             then raw_moving_range
@@ -231,20 +231,20 @@ charted as (
 lines as (
     select
         charted.*,
-        case when has_mean = 1 then {{ round_double('raw_mean', decimals) }} end as spc_mean,
+        case when has_mean = 1 then {{ round_half_up('raw_mean', decimals) }} end as spc_mean,
         case
-            when has_limits = 1 then {{ round_double('raw_mean - limit_multiplier * mr_bar', decimals) }}
+            when has_limits = 1 then {{ round_half_up('raw_mean - limit_multiplier * mr_bar', decimals) }}
         end as spc_lower,
         case
-            when has_limits = 1 then {{ round_double('raw_mean + limit_multiplier * mr_bar', decimals) }}
+            when has_limits = 1 then {{ round_half_up('raw_mean + limit_multiplier * mr_bar', decimals) }}
         end as spc_upper,
         case
             when has_limits = 1
-                then {{ round_double('raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
+                then {{ round_half_up('raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
         end as spc_lower_close,
         case
             when has_limits = 1
-                then {{ round_double('raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
+                then {{ round_half_up('raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
         end as spc_upper_close
     from charted
 ),
@@ -504,7 +504,7 @@ charted_points as (
         spc_upper,
         spc_lower_close,
         spc_upper_close,
-        {{ round_double('raw_moving_range', decimals) }} as moving_range,
+        {{ round_half_up('raw_moving_range', decimals) }} as moving_range,
         -- A point with rules on both sides (e.g. the turning point between a trend up and a
         -- trend down) takes conflicting_signals: improvement, concern, or the side of its
         -- first rule.
