@@ -21,6 +21,7 @@ outside its wave's fieldwork, give or take `FIELDWORK_TOLERANCE_DAYS`, is quaran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -321,21 +322,14 @@ def read_diagnostic_export(
         lookup = _answer_lookup(scale, list(raw_values))
         lookups |= {column: lookup for column in columns}
     unrecognised = set().union(*(bad for _, bad in lookups.values())) if lookups else set()
-    raw_profile = rows.select(
-        pl.lit(source).alias("source_file"),
-        "source_row",
-        pl.lit(codebook.instrument_id).alias("instrument_id"),
-        "n_fields",
-        pl.lit(len(table.headers), dtype=pl.Int64).alias("header_fields"),
-        (~usable).alias("is_blank"),
-        (~empty("respondent_id")).alias("has_respondent_id"),
-        pl.col("submitted").is_not_null().alias("submitted_parsed"),
-        pl.col("org").is_not_null().alias("organisation_matched"),
-        pl.col("wave_number").is_not_null().alias("wave_parsed"),
-        pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
-        pl.sum_horizontal([pl.col(c).is_in(list(lookups[c][1])) for c in item_columns.values()])
-        .cast(pl.Int64)
-        .alias("n_answers_unrecognised"),
+    raw_profile = raw_row_profile(
+        rows,
+        source,
+        codebook.instrument_id,
+        len(table.headers),
+        empty,
+        [~empty(c) for c in item_columns.values()],
+        [pl.col(c).is_in(list(lookups[c][1])) for c in item_columns.values()],
     )
     for item_id, column in item_columns.items() if unrecognised else ():
         bad = kept.filter(pl.col(column).is_in(list(lookups[column][1])))
@@ -436,6 +430,34 @@ def parse_respondent_fields(
     if collaborations is not None:
         rows = _with_fieldwork(rows, collaborations)
     return rows, month_first
+
+
+def raw_row_profile(
+    rows: pl.DataFrame,
+    source: str,
+    instrument_id: str,
+    header_fields: int,
+    empty: Callable[[str], pl.Expr],
+    answered: list[pl.Expr],
+    unrecognised: list[pl.Expr],
+) -> pl.DataFrame:
+    """One row per input row for `raw.diagnostic_rows` (what Great Expectations profiles):
+    its shape and which respondent fields parsed, with counts of the answers given and of
+    the answers not on their scale. No cell content."""
+    return rows.select(
+        pl.lit(source).alias("source_file"),
+        "source_row",
+        pl.lit(instrument_id).alias("instrument_id"),
+        "n_fields",
+        pl.lit(header_fields, dtype=pl.Int64).alias("header_fields"),
+        (~pl.col("_usable")).alias("is_blank"),
+        (~empty("respondent_id")).alias("has_respondent_id"),
+        pl.col("submitted").is_not_null().alias("submitted_parsed"),
+        pl.col("org").is_not_null().alias("organisation_matched"),
+        pl.col("wave_number").is_not_null().alias("wave_parsed"),
+        pl.sum_horizontal(answered).cast(pl.Int64).alias("n_answers_given"),
+        pl.sum_horizontal(unrecognised).cast(pl.Int64).alias("n_answers_unrecognised"),
+    )
 
 
 def flag_respondent_fields(problems: RowProblems, month_first: bool) -> None:

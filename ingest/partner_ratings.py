@@ -466,19 +466,14 @@ def read_long_ratings(
             pl.lit(table.headers[layout.partner].strip()).alias(SOURCE_COLUMN),
         )
     )
-    raw_profile = rows.select(
-        pl.lit(source).alias("source_file"),
-        "source_row",
-        pl.lit(codebook.instrument_id).alias("instrument_id"),
-        "n_fields",
-        pl.lit(len(table.headers), dtype=pl.Int64).alias("header_fields"),
-        (~usable).alias("is_blank"),
-        (~empty("respondent_id")).alias("has_respondent_id"),
-        pl.col("submitted").is_not_null().alias("submitted_parsed"),
-        pl.col("org").is_not_null().alias("organisation_matched"),
-        pl.col("wave_number").is_not_null().alias("wave_parsed"),
-        pl.sum_horizontal([~empty(c) for c in item_columns.values()]).cast(pl.Int64).alias("n_answers_given"),
-        pl.sum_horizontal([off_scale(i) for i in item_columns]).cast(pl.Int64).alias("n_answers_unrecognised"),
+    raw_profile = diagnostic.raw_row_profile(
+        rows,
+        source,
+        codebook.instrument_id,
+        len(table.headers),
+        empty,
+        [~empty(c) for c in item_columns.values()],
+        [off_scale(i) for i in item_columns],
     )
     return IngestResult(
         source_file=source,
