@@ -102,6 +102,7 @@ NOT_PORTABLE = {
     r"\blist\(": "{{ value_list(...) }} (macros/lists.sql)",
     r"\blist_contains\(": "{{ list_contains_value(...) }} (macros/lists.sql)",
     r"(?<![\w.])hash\(": "{{ stable_hash(...) }} / {{ random_index(...) }} (macros/random_index.sql)",
+    r"dbt\.listagg\(": "{{ string_list(x, separator) }} (macros/string_list.sql): dbt-spark's listagg ignores the order",
     r"::": "cast(... as ...)",
     r"over \(\s*\w+\s+(rows|range)\b": "the window spelt out: Spark cannot add a frame to a named window",
     r"(?<![\w_])round\((?!cast\()": "{{ round_half_up(x, places) }} (macros/round_half_up.sql): "

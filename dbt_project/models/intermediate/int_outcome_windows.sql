@@ -369,7 +369,7 @@ notes as (
         wave,
         metric_id,
         {{ string_list("case when is_coverage = 1 then org_code end") }} as organisations_not_reporting,
-        {{ dbt.listagg('reason', "'; '", 'order by reason') }} as left_out_reasons
+        {{ string_list('reason', '; ') }} as left_out_reasons
     from left_out
     group by 1, 2, 3
 ),
