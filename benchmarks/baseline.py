@@ -154,7 +154,7 @@ def _metric_value_selects(config_dir: Path) -> tuple[str, list[tuple], list[tupl
 def render_sql(config_dir: Path, scratch_dir: Path) -> str:
     """The baseline script with its parameter tables and placeholders filled in."""
     config_dir = Path(config_dir)
-    sources = load_sources(config_dir)
+    sources = load_sources(config_dir, {})  # the configuration's own locations, whatever the shell says
     diagnostic = _files(sources["diagnostic_exports"].locations)
     monthly_ae = _files(sources["monthly_ae"].locations)
     reference = _files(sources["organisations"].locations)

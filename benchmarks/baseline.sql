@@ -34,6 +34,10 @@
 -- -------------------------------------------------------------------------------------
 -- 0. Helpers
 -- -------------------------------------------------------------------------------------
+-- The marts' one rounding rule (dbt macro round_half_up): half-up on the decimal value,
+-- not on the binary double (2.675 -> 2.68).
+create or replace temp macro round_half_up(x, d) as
+    cast(round(cast(case when x between -1e25 and 1e25 then x end as decimal(38, 12)), d) as double);
 -- A cell as the readers see it: outer whitespace stripped, empty -> null.
 create or replace temp macro strip_cell(t) as
     nullif(trim(t, ' ' || chr(9) || chr(10) || chr(13)), '');
@@ -186,7 +190,7 @@ from (
     union all
     select org_code, icb_code, as_at, [1, seq] from provider_icb_rows
 )
-where icb_code is not null
+where icb_code is not null and icb_code <> 'Q99'  -- Q99: outside England's ICBs (Wales)
 group by org_code, as_at;
 
 -- When each organisation belonged to each ICB (int_organisation_icb_periods): a snapshot
@@ -337,26 +341,26 @@ where respondent_key is not null
     and collaboration_id is not null
     and wave is not null;
 
--- Each respondent's latest submission (ties: the later file name, then the later row),
--- then only declared waves and organisations that were members during the fieldwork.
+-- Only declared waves and organisations that were members during the fieldwork, then each
+-- respondent's latest valid submission (ties: the later file name, then the later row).
 create or replace temp table respondents as
-with latest as (
-    select * from valid_respondents
-    qualify row_number() over (
-        partition by collaboration_id, wave, respondent_key
-        order by submitted_at desc, file_name desc, source_row desc
-    ) = 1
+with declared as (
+    select v.*
+    from valid_respondents as v
+    inner join p_waves as w on w.collaboration_id = v.collaboration_id and w.wave = v.wave
+    where exists (
+        select 1 from p_members as m
+        where m.collaboration_id = v.collaboration_id
+            and m.org_code = v.organisation_code
+            and m.joined_on <= w.fieldwork_end
+            and (m.left_on is null or m.left_on >= w.fieldwork_start)
+    )
 )
-select latest.*
-from latest
-inner join p_waves as w on w.collaboration_id = latest.collaboration_id and w.wave = latest.wave
-where exists (
-    select 1 from p_members as m
-    where m.collaboration_id = latest.collaboration_id
-        and m.org_code = latest.organisation_code
-        and m.joined_on <= w.fieldwork_end
-        and (m.left_on is null or m.left_on >= w.fieldwork_start)
-);
+select * from declared
+qualify row_number() over (
+    partition by collaboration_id, wave, respondent_key
+    order by submitted_at desc, file_name desc, source_row desc
+) = 1;
 
 -- Answers: labels (ignoring case, spacing, curly quotes) or in-range numbers to scale
 -- values; "Don't know", N/A, blanks and unrecognised text are missing. Reverse-keyed
@@ -477,7 +481,7 @@ scored as (
     select s.*, c.characteristic_name, c.scale_min, c.scale_max,
         s.n_respondents < {{MIN_GROUP_SIZE}} as is_suppressed,
         a.cronbach_alpha as raw_alpha,
-        round(1 + 4.0 * (s.raw_score - c.scale_min) / (c.scale_max - c.scale_min), 2) as score_1_to_5
+        round_half_up(1 + 4.0 * (s.raw_score - c.scale_min) / (c.scale_max - c.scale_min), 2) as score_1_to_5
     from collaboration_scores as s
     inner join p_characteristics as c using (instrument_id, characteristic_id)
     left join characteristic_alpha as a using (collaboration_id, wave, characteristic_id)
@@ -490,11 +494,11 @@ select
     instrument_id,
     cast(scale_min as integer) as scale_min,
     cast(scale_max as integer) as scale_max,
-    case when not is_suppressed then round(raw_score, 2) end as score,
+    case when not is_suppressed then round_half_up(raw_score, 2) end as score,
     case when not is_suppressed and standard_error is not null
-        then round(greatest(scale_min, raw_score - 1.96 * standard_error), 2) end as ci_low,
+        then round_half_up(greatest(scale_min, raw_score - 1.96 * standard_error), 2) end as ci_low,
     case when not is_suppressed and standard_error is not null
-        then round(least(scale_max, raw_score + 1.96 * standard_error), 2) end as ci_high,
+        then round_half_up(least(scale_max, raw_score + 1.96 * standard_error), 2) end as ci_high,
     cast(n_respondents as integer) as n_respondents,
     cast(n_organisations as integer) as n_organisations,
     case
@@ -503,12 +507,12 @@ select
         when score_1_to_5 >= 3.0 then 'borderline'
         else 'concern'
     end as band,
-    round(
+    round_half_up(
         case when not is_suppressed then raw_score end
         - lag(case when not is_suppressed then raw_score end) over (partition by collaboration_id, characteristic_id order by wave),
         2) as score_change,
-    case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
-    case when not is_suppressed then round(raw_alpha, 3) end as cronbach_alpha,
+    case when not is_suppressed and n_reportable_organisations >= 2 then round_half_up(raw_gap, 2) end as perception_gap,
+    case when not is_suppressed then round_half_up(raw_alpha, 3) end as cronbach_alpha,
     is_suppressed
 from scored;
 

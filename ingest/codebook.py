@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -142,6 +143,97 @@ class Item(ColumnMatch):
     scale: Scale | str | None = None
 
 
+#: Closeness of work between two partner organisations, as the PARTNER tool's levels of
+#: collaboration: every partner section's closeness scale runs 0 (none) to 4 (integration).
+CLOSENESS_LEVELS = ("none", "awareness", "cooperation", "coordination", "integration")
+PARTNER_DIMENSIONS = ("closeness", "trust", "value")
+
+
+class PartnerItem(BaseModel):
+    """A question each respondent answers about each partner organisation.
+
+    `pattern` finds the item's columns in a wide export (one column per partner): a regular
+    expression with a group named ``partner`` that captures the partner's ODS code or name
+    (see config/instruments/collab_health_core.yaml). `long` finds its one column in a long
+    export (one row per respondent and partner)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    dimension: Literal["closeness", "trust", "value"]
+    pattern: str
+    long: ColumnMatch | None = None
+    text: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _captures_partner(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from error
+        if "partner" not in compiled.groupindex:
+            raise ValueError(f"pattern {pattern!r} needs a group named partner: (?P<partner>...)")
+        return pattern
+
+
+class LongPartnerLayout(BaseModel):
+    """A long export of partner ratings: the codebook's respondent fields, a column naming
+    the partner, and one column per partner item (found by the item's `long`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    partner: ColumnMatch
+
+
+class PartnerSection(BaseModel):
+    """Relationship items: each respondent rates their own organisation's relationship with
+    each partner organisation of the collaboration (closeness, trust, value)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: How closely the organisations work together: labels for 0 (none) to 4 (integration).
+    closeness_scale: Scale
+    #: The agreement scale of the trust and value items.
+    scale: Scale
+    #: A trust or value rating at or above this counts as high (trusted, valued); by default
+    #: the top third of the scale (3 on a 1-4 scale).
+    high_from: float | None = None
+    items: list[PartnerItem]
+    long: LongPartnerLayout | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PartnerSection:
+        if (self.closeness_scale.min, self.closeness_scale.max) != (0, len(CLOSENESS_LEVELS) - 1):
+            raise ValueError(
+                f"closeness_scale must run 0 to {len(CLOSENESS_LEVELS) - 1} ({', '.join(CLOSENESS_LEVELS)})"
+            )
+        ids = [item.id for item in self.items]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"partner item ids repeated: {', '.join(repeated)}")
+        dimensions = [item.dimension for item in self.items]
+        if dimensions.count("closeness") != 1:
+            raise ValueError("partner items need exactly one closeness item")
+        for dimension in ("trust", "value"):
+            if dimension not in dimensions:
+                raise ValueError(f"partner items need at least one {dimension} item")
+        if self.long is not None:
+            unfound = [item.id for item in self.items if item.long is None]
+            if unfound:
+                raise ValueError(f"a long layout needs 'long' on every partner item; missing on {', '.join(unfound)}")
+        if self.high_from is not None and not self.scale.min <= self.high_from <= self.scale.max:
+            raise ValueError(f"high_from {self.high_from} is outside the scale {self.scale.min}..{self.scale.max}")
+        return self
+
+    @property
+    def high_threshold(self) -> float:
+        """The rating from which trust or value counts as high."""
+        if self.high_from is not None:
+            return self.high_from
+        return self.scale.min + (self.scale.max - self.scale.min) * 2 / 3
+
+    def item_scale(self, item: PartnerItem) -> Scale:
+        return self.closeness_scale if item.dimension == "closeness" else self.scale
+
+
 class Codebook(BaseModel):
     model_config = ConfigDict(extra="forbid")
     instrument_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -156,6 +248,8 @@ class Codebook(BaseModel):
     free_text: list[ColumnMatch] = Field(default_factory=list)
     characteristics: dict[str, Characteristic]
     items: list[Item]
+    #: Optional relationship items about each partner organisation (ingest/partner_ratings.py).
+    partners: PartnerSection | None = None
 
     @field_validator("fields")
     @classmethod
@@ -205,6 +299,13 @@ class Codebook(BaseModel):
         """The lowest and highest answer any item of the codebook can have."""
         scales = [self.item_scale(item) for item in self.items]
         return min(s.min for s in scales), max(s.max for s in scales)
+
+    @model_validator(mode="after")
+    def _partner_items_distinct(self) -> Codebook:
+        shared = sorted({i.id for i in self.items} & {i.id for i in (self.partners.items if self.partners else [])})
+        if shared:
+            raise ValueError(f"partner item ids also used by items: {', '.join(shared)}")
+        return self
 
 
 def load_codebook(path: Path) -> Codebook:

@@ -17,6 +17,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.config_files import load_yaml_model
+from ingest.metric_catalogue import MetricCatalogue
 
 
 class CollaborationsError(ValueError):
@@ -203,15 +204,15 @@ def check_instruments(config: CollaborationsFile, instruments: set[str], path: P
         )
 
 
-def check_target_metrics(config: CollaborationsFile, monthly: set[str], annual: set[str], path: Path) -> None:
-    """Every target names a monthly metric of the catalogue (outcome windows are months);
-    the error lists each target that does not, and why."""
-    problems = []
-    for c in config.collaborations:
-        for t in c.targets:
-            if t.metric in annual and t.metric not in monthly:
-                problems.append(f"{c.id}: {t.metric} is published yearly, and outcome windows need a monthly metric")
-            elif t.metric not in monthly:
-                problems.append(f"{c.id}: {t.metric} is not in the metric catalogue")
+def check_target_metrics(config: CollaborationsFile, catalogue: MetricCatalogue, path: Path) -> None:
+    """Every target names a metric of the catalogue (monthly or yearly: outcome windows
+    follow the metric's period grain); the error lists each target that does not."""
+    known = {m.id for m in catalogue.metrics}
+    problems = [
+        f"{c.id}: {t.metric} is not in the metric catalogue"
+        for c in config.collaborations
+        for t in c.targets
+        if t.metric not in known
+    ]
     if problems:
-        raise CollaborationsError(f"{path}: {'; '.join(problems)}. Monthly metrics: {', '.join(sorted(monthly))}")
+        raise CollaborationsError(f"{path}: {'; '.join(problems)}. Metrics: {', '.join(sorted(known))}")

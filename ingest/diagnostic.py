@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ingest import partner_ratings
 from ingest.codebook import Codebook, ColumnLayout, ColumnMatch, Scale, match_layout
 from ingest.collaborations import CollaborationsFile, collaboration_tables
 from ingest.files import (
@@ -240,61 +241,46 @@ def read_diagnostic_export(
     path = Path(path)
     organisations = organisations or OrganisationMatcher()
     source = path.name
-    found: list[ColumnLayout] = []
+    found: list[ColumnLayout | partner_ratings.LongLayout] = []
+    partner_columns: list[partner_ratings.PartnerColumn] = []
 
     def keep(headers: list[str], preview: list[list[str]]) -> ColumnSelection:
+        long = partner_ratings.match_long_layout(codebooks, headers)
+        if long is not None:  # a file of partner ratings, one row per respondent and partner
+            found.append(long)
+            return long.selection()
         found.append(recognise_instrument(codebooks, headers, path, preview))
         layout = found[0]
+        taken = {*layout.fields.values(), *layout.items.values(), *layout.free_text}
+        partner_columns.extend(
+            partner_ratings.find_partner_columns(layout.codebook, headers, taken, organisations, path)
+        )
+        partners = [column.position for column in partner_columns]
         return ColumnSelection(
-            keep=[*layout.fields.values(), *layout.items.values()],
+            keep=[*layout.fields.values(), *layout.items.values(), *partners],
             free_text=layout.free_text,
-            categorical=list(layout.items.values()),
+            categorical=[*layout.items.values(), *partners],
         )
 
     table = read_text_table(path, keep)
+    if isinstance(found[0], partner_ratings.LongLayout):
+        return partner_ratings.read_long_ratings(path, table, found[0], key, organisations, collaborations)
     layout = found[0]
     codebook = layout.codebook
     item_columns = {item_id: f"item_{item_id}" for item_id in layout.items}
 
     rows = named_columns(
         table, layout.fields, absent=["role_group"] if "role_group" not in layout.fields else []
-    ).with_columns([table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()])
-    # Fields that are one value for the whole file: a constant, or taken from the file's name.
-    for name, field_source in codebook.fields.items():
-        if not field_source.is_column:
-            value = field_source.file_value(path.name)
-            if value is None:
-                raise InputFileError(
-                    f"{path.name}: the file name does not give the {name} "
-                    f"(codebook {codebook.instrument_id}: from_filename /{field_source.from_filename}/)"
-                )
-            rows = rows.with_columns(pl.lit(value, dtype=pl.String).alias(name))
+    ).with_columns(
+        [table.rows[f"c{pos}"].alias(item_columns[item_id]) for item_id, pos in layout.items.items()]
+        + [table.rows[f"c{column.position}"].alias(column.name) for column in partner_columns]
+    )
+    rows = with_file_fields(rows, codebook, path)
     roles = {normalise_label(r): r for r in codebook.role_groups}
-    # One spelling per person (NFC, case, spacing; NHS numbers without spaces): an email
-    # typed twice in different ways is one respondent.
-    rows = rows.with_columns(respondent_id=normalised_identifier(pl.col("respondent_id")))
-    month_first = _proves_month_first(rows)
-    formats = _month_first(UK_DATETIME_FORMATS) if month_first else UK_DATETIME_FORMATS
-    short_formats = _month_first(TWO_DIGIT_YEAR_FORMATS) if month_first else TWO_DIGIT_YEAR_FORMATS
+    rows, month_first = parse_respondent_fields(rows, organisations, collaborations)
     rows = rows.with_columns(
-        submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
-        .then(
-            pl.coalesce(
-                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in short_formats]
-            )
-        )
-        .otherwise(
-            pl.coalesce([pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in formats])
-        ),
-        wave_number=pl.col("wave")
-        .str.extract(rf"(?i)^(?:wave\s*)?([0-9]{{1,{WAVE_DIGITS}}})$")
-        .cast(pl.Int32, strict=False),
-        org=_map_distinct(rows, "organisation", organisations.code_for),
-        collab=pl.col("collaboration").str.to_lowercase(),
         role=_map_distinct(rows, "role_group", lambda r: roles.get(normalise_label(r), OTHER_ROLE)),
     )
-    if collaborations is not None:
-        rows = _with_fieldwork(rows, collaborations)
 
     # The quarantine never holds a cell's content: in a shifted or hand-edited export any
     # cell may hold an id, a name or free text. File, row, column and reason locate it.
@@ -318,52 +304,13 @@ def read_diagnostic_export(
     flag(~usable, "blank row")
     for mask, reason in structural_problems(table):
         flag(usable & mask, reason)
-    flag(usable & empty("respondent_id"), "respondent id is empty", "respondent_id")
-    flag(
-        usable & pl.col("submitted").is_null(),
-        "submission time is not a US date (mm/dd/yyyy hh:mm), the format this file's other dates prove"
-        if month_first
-        else "submission time is not a UK date (dd/mm/yyyy hh:mm)",
-        "submitted_at",
-    )
-    year = pl.col("submitted").dt.year()
-    flag(
-        usable & pl.col("submitted").is_not_null() & ((year < PLAUSIBLE_YEARS[0]) | (year > PLAUSIBLE_YEARS[1])),
-        f"submission time is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}",
-        "submitted_at",
-    )
-    flag(usable & empty("organisation"), "organisation is empty", "organisation")
-    flag(
-        usable & ~empty("organisation") & pl.col("org").is_null(),
-        "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
-        "organisation",
-    )
-    flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
-    flag(usable & pl.col("wave_number").is_null(), f"wave is not a whole number (1 to {WAVE_DIGITS} digits)", "wave")
-    if "fieldwork_reason" in rows.columns:
-        flag(
-            usable & pl.col("submitted").is_not_null() & pl.col("fieldwork_reason").is_not_null(),
-            pl.col("fieldwork_reason"),
-            "submitted_at",
-        )
+    flag_respondent_fields(problems, month_first)
 
     quarantine = problems.quarantine()
-    valid = problems.passing()
-
-    # Duplicate submissions: keep each respondent's latest (on a tie, the later row in the file).
-    # Judged on the key columns only, so the wide frame is not sorted (copied) for it.
-    latest, superseded = split_repeats(
-        valid.select("collab", "wave_number", "respondent_id", "submitted", "source_row"),
-        ["collab", "wave_number", "respondent_id"],
-        order_by=["submitted", "source_row"],
-        descending=True,
-        source_file=source,
-        reason="superseded by a later submission from the same respondent (row {})",
-        column_name="respondent_id",
-    )
-    quarantine = pl.concat([quarantine, superseded])
-    kept = valid.filter(pl.col("source_row").is_in(latest.get_column("source_row").implode()))
-    del valid, latest
+    # Repeated submissions are resolved in combine_exports, after the rows that are not
+    # valid for the collaborations file are set aside (a late invalid resubmission must
+    # not displace a valid one).
+    kept = problems.passing()
 
     # Answers: labels and numbers to values on each item's scale; unrecognised text is a cell problem.
     item_scales = {item.id: codebook.item_scale(item) for item in codebook.items if item.id in item_columns}
@@ -424,7 +371,10 @@ def read_diagnostic_export(
     ).cast(RESPONDENTS_SCHEMA)
 
     answers = _answers(kept, codebook, item_columns, item_scales, lookups, source)
-    ignored = [table.headers[p] for p in layout.free_text] + layout.unknown_headers
+    ratings, unusable_ratings = partner_ratings.wide_ratings(codebook, partner_columns, kept, source)
+    quarantine = pl.concat([quarantine, unusable_ratings])
+    rated = {table.headers[column.position] for column in partner_columns}
+    ignored = [table.headers[p] for p in layout.free_text] + [h for h in layout.unknown_headers if h not in rated]
     return IngestResult(
         source_file=source,
         sha256=sha256_file(path),
@@ -433,10 +383,97 @@ def read_diagnostic_export(
             "diagnostic_respondents": respondents,
             "diagnostic_answers": answers,
             "raw.diagnostic_rows": raw_profile,
+            partner_ratings.TABLE: ratings,
         },
         quarantine=quarantine.sort("source_row", "column_name", nulls_last=False),
         ignored_columns=[h.strip() for h in ignored],
     )
+
+
+def with_file_fields(rows: pl.DataFrame, codebook: Codebook, path: Path) -> pl.DataFrame:
+    """`rows` with the fields that are one value for the whole file: a constant, or taken
+    from the file's name (a file name that does not give one is a file error)."""
+    for name, field_source in codebook.fields.items():
+        if not field_source.is_column:
+            value = field_source.file_value(path.name)
+            if value is None:
+                raise InputFileError(
+                    f"{path.name}: the file name does not give the {name} "
+                    f"(codebook {codebook.instrument_id}: from_filename /{field_source.from_filename}/)"
+                )
+            rows = rows.with_columns(pl.lit(value, dtype=pl.String).alias(name))
+    return rows
+
+
+def parse_respondent_fields(
+    rows: pl.DataFrame, organisations: OrganisationMatcher, collaborations: CollaborationsFile | None = None
+) -> tuple[pl.DataFrame, bool]:
+    """The respondent fields parsed: `respondent_id` normalised, `submitted`, `wave_number`,
+    `org` (ODS code), `collab`, and with `collaborations` the `fieldwork_reason`; and
+    whether the file's dates proved month-first."""
+    # One spelling per person (NFC, case, spacing; NHS numbers without spaces): an email
+    # typed twice in different ways is one respondent.
+    rows = rows.with_columns(respondent_id=normalised_identifier(pl.col("respondent_id")))
+    month_first = _proves_month_first(rows)
+    formats = _month_first(UK_DATETIME_FORMATS) if month_first else UK_DATETIME_FORMATS
+    short_formats = _month_first(TWO_DIGIT_YEAR_FORMATS) if month_first else TWO_DIGIT_YEAR_FORMATS
+    rows = rows.with_columns(
+        submitted=pl.when(pl.col("submitted_at").str.contains(TWO_DIGIT_YEAR))
+        .then(
+            pl.coalesce(
+                [pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in short_formats]
+            )
+        )
+        .otherwise(
+            pl.coalesce([pl.col("submitted_at").str.to_datetime(f, strict=False, time_unit="us") for f in formats])
+        ),
+        wave_number=pl.col("wave")
+        .str.extract(rf"(?i)^(?:wave\s*)?([0-9]{{1,{WAVE_DIGITS}}})$")
+        .cast(pl.Int32, strict=False),
+        org=_map_distinct(rows, "organisation", organisations.code_for),
+        collab=pl.col("collaboration").str.to_lowercase(),
+    )
+    if collaborations is not None:
+        rows = _with_fieldwork(rows, collaborations)
+    return rows, month_first
+
+
+def flag_respondent_fields(problems: RowProblems, month_first: bool) -> None:
+    """The row rules on the respondent fields (see `parse_respondent_fields`), for usable
+    rows (`_usable`): each quarantines the row with its reason, never the cell."""
+    flag, usable = problems.flag, pl.col("_usable")
+
+    def empty(column: str) -> pl.Expr:
+        return pl.col(column).is_null() | (pl.col(column) == "")
+
+    flag(usable & empty("respondent_id"), "respondent id is empty", "respondent_id")
+    flag(
+        usable & pl.col("submitted").is_null(),
+        "submission time is not a US date (mm/dd/yyyy hh:mm), the format this file's other dates prove"
+        if month_first
+        else "submission time is not a UK date (dd/mm/yyyy hh:mm)",
+        "submitted_at",
+    )
+    year = pl.col("submitted").dt.year()
+    flag(
+        usable & pl.col("submitted").is_not_null() & ((year < PLAUSIBLE_YEARS[0]) | (year > PLAUSIBLE_YEARS[1])),
+        f"submission time is outside the years {PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}",
+        "submitted_at",
+    )
+    flag(usable & empty("organisation"), "organisation is empty", "organisation")
+    flag(
+        usable & ~empty("organisation") & pl.col("org").is_null(),
+        "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
+        "organisation",
+    )
+    flag(usable & empty("collaboration"), "collaboration is empty", "collaboration")
+    flag(usable & pl.col("wave_number").is_null(), f"wave is not a whole number (1 to {WAVE_DIGITS} digits)", "wave")
+    if "fieldwork_reason" in problems.rows.columns:
+        flag(
+            usable & pl.col("submitted").is_not_null() & pl.col("fieldwork_reason").is_not_null(),
+            pl.col("fieldwork_reason"),
+            "submitted_at",
+        )
 
 
 def _answers(
@@ -546,15 +583,41 @@ def combine_exports(
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """All files' tables together, checked against each other and against the configuration.
 
-    A respondent found in several files (a re-export, or a combined file beside per-wave
-    files) keeps only their latest submission; the others are quarantined naming the file
-    and row that was kept. With `collaborations`, a row whose collaboration and wave are not
+    In this order: first, with `collaborations`, a row whose collaboration and wave are not
     declared, or whose organisation was not a member during that wave's fieldwork, is
-    quarantined too: it must not reach the scores.
+    quarantined (it must not reach the scores); then, of the valid rows, each respondent
+    (collaboration, wave and pseudonymised id) keeps only their latest submission, within a
+    file or across files (a re-export, or a combined file beside per-wave files). On equal
+    submission times the row of the file whose name sorts last wins, then the later row of
+    that file. The others are quarantined naming the file and row that was kept.
     """
     tables, quarantine = concat_results(results)
-    respondents, superseded = split_repeats(
-        tables["diagnostic_respondents"],
+    respondents = tables["diagnostic_respondents"]
+    problems = [quarantine]
+    if collaborations is not None:
+        respondents, undeclared = _quarantine_undeclared(respondents, collaborations)
+        problems.append(undeclared)
+    respondents, superseded = _keep_latest_submission(respondents)
+    problems.append(superseded)
+    answers = tables["diagnostic_answers"].join(
+        respondents.select(pl.col("source_file").cast(pl.Categorical), "source_row"),
+        on=["source_file", "source_row"],
+        how="semi",
+    )
+    tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
+    if partner_ratings.TABLE in tables:
+        tables[partner_ratings.TABLE], unusable_ratings = partner_ratings.combine_partner_ratings(
+            tables[partner_ratings.TABLE], respondents, collaborations
+        )
+        problems.append(unusable_ratings)
+    return tables, pl.concat(problems)
+
+
+def _keep_latest_submission(respondents: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each respondent's latest valid submission; ties go to the file name sorting last,
+    then the later row."""
+    return split_repeats(
+        respondents,
         ["collaboration_id", "wave", "respondent_key"],
         order_by=["submitted_at", "source_file", "source_row"],
         descending=True,
@@ -563,17 +626,6 @@ def combine_exports(
         reason_columns=(KEPT_FILE, KEPT_ROW),
         column_name="respondent_id",
     )
-    problems = [quarantine, superseded]
-    if collaborations is not None:
-        respondents, undeclared = _quarantine_undeclared(respondents, collaborations)
-        problems.append(undeclared)
-    answers = tables["diagnostic_answers"].join(
-        respondents.select(pl.col("source_file").cast(pl.Categorical), "source_row"),
-        on=["source_file", "source_row"],
-        how="semi",
-    )
-    tables.update(diagnostic_respondents=respondents, diagnostic_answers=answers)
-    return tables, pl.concat(problems)
 
 
 def _quarantine_undeclared(

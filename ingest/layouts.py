@@ -35,6 +35,8 @@ RESERVED_NAMES = frozenset(
         "diagnostic_answers",
         "instrument_characteristics",
         "instrument_items",
+        "diagnostic_partner_ratings",
+        "instrument_partner_items",
         "organisations",
         "organisation_successors",
         "organisation_icb_snapshots",

@@ -78,6 +78,11 @@ class Metric(BaseModel):
     polarity: Polarity
     description: str
     target: float | None = Field(default=None, description="A standard the value is judged against, in its unit.")
+    #: For a metric published yearly: the months of its year that a value describes (first,
+    #: last), e.g. [9, 11] for the NHS Staff Survey's autumn fieldwork. Outcome windows use
+    #: them to pick the last period before a diagnostic wave and the first after it. Default:
+    #: the whole year.
+    observed_months: tuple[int, int] | None = None
     #: Source name -> definition; where two sources give the same organisation and period,
     #: the one listed first wins.
     sources: dict[str, Definition] = Field(min_length=1)
@@ -94,6 +99,10 @@ class Metric(BaseModel):
             raise ValueError("either every source gives a denominator or none does")
         if self.unit == "proportion" and with_denominator != {True}:
             raise ValueError("a proportion needs a denominator")
+        if self.observed_months is not None:
+            first, last = self.observed_months
+            if not (1 <= first <= last <= 12):
+                raise ValueError("observed_months is [first, last], months 1-12 with first <= last")
         return self
 
 
@@ -134,8 +143,18 @@ def load_metric_catalogue(path: Path, sources: Iterable[str] | None = None) -> M
     return catalogue
 
 
-def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:
-    """The catalogue as two tables: one row per metric, one per metric and source."""
+def metric_grain(metric: Metric, source_grains: dict[str, str]) -> str | None:
+    """'month' or 'year': the period grain of the metric's sources (None if unknown)."""
+    grains = {source_grains[source] for source in metric.sources if source in source_grains}
+    return grains.pop() if len(grains) == 1 else None
+
+
+def catalogue_tables(
+    catalogue: MetricCatalogue, source_grains: dict[str, str] | None = None
+) -> dict[str, pl.DataFrame]:
+    """The catalogue as two tables: one row per metric (with its period grain, from
+    `source_grains`: source -> 'month' or 'year'), one per metric and source."""
+    source_grains = source_grains or {}
     metrics = pl.DataFrame(
         [
             {
@@ -147,10 +166,13 @@ def catalogue_tables(catalogue: MetricCatalogue) -> dict[str, pl.DataFrame]:
                 "description": m.description,
                 "target_value": m.target,
                 "is_poolable": m.poolable,
+                "period_grain": metric_grain(m, source_grains),
+                "observed_from_month": m.observed_months[0] if m.observed_months else 1,
+                "observed_to_month": m.observed_months[1] if m.observed_months else 12,
             }
             for m in catalogue.metrics
         ],
-        schema_overrides={"target_value": pl.Float64},
+        schema_overrides={"target_value": pl.Float64, "period_grain": pl.String},
     )
     definitions = pl.DataFrame(
         [

@@ -1,11 +1,11 @@
 """Respondent pseudonymisation: a keyed hash (HMAC-SHA256) of the respondent id.
 
-The key comes from the environment variable ``COLLAB_HEALTH_PSEUDONYM_KEY``. Without it, only
-the bundled synthetic sample may be hashed, with a fixed, documented demo key; any other
-export folder, or ``COLLAB_HEALTH_MODE=production``, makes a missing key an error, so real
-exports are never hashed with a public key (whose hashes anyone could reverse by guessing).
-In production mode the key must be at least `MIN_PRODUCTION_KEY_BYTES` long, and a mode
-other than ``demo`` or ``production`` is an error rather than a silent demo.
+The key is ``COLLAB_HEALTH_PSEUDONYM_KEY`` (read, with the run mode, by the settings module
+and handed in here). Without it, only the bundled synthetic sample may be hashed, with a
+fixed, documented demo key; any other export folder, or production mode, makes a missing key
+an error, so real exports are never hashed with a public key (whose hashes anyone could
+reverse by guessing). In production mode the key must be at least
+`MIN_PRODUCTION_KEY_BYTES` long.
 
 Identifiers are normalised before hashing (`normalise_identifier`), so that one person
 typing their id twice in different ways is one respondent.
@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-from collections.abc import Mapping
 
 import polars as pl
 
 KEY_VARIABLE = "COLLAB_HEALTH_PSEUDONYM_KEY"
-MODE_VARIABLE = "COLLAB_HEALTH_MODE"
 #: Public and fixed: for the synthetic sample data only. Never use it on real exports.
 DEMO_KEY = "collab-health-demo-key--sample-data-only"
-#: The run modes; anything else in COLLAB_HEALTH_MODE is an error.
-MODES = ("demo", "production")
 #: A production key shorter than this is refused (HMAC-SHA256: 32 bytes of key material).
 MIN_PRODUCTION_KEY_BYTES = 32
 
@@ -35,22 +30,9 @@ class PseudonymisationKeyError(RuntimeError):
     pass
 
 
-def run_mode(environ: Mapping[str, str] = os.environ) -> str:
-    """``demo`` (the default) or ``production``; any other value of COLLAB_HEALTH_MODE is an error."""
-    mode = environ.get(MODE_VARIABLE, "").strip().lower() or "demo"
-    if mode not in MODES:
-        raise PseudonymisationKeyError(
-            f"{MODE_VARIABLE} must be one of {', '.join(MODES)}, not {environ[MODE_VARIABLE][:40]!r}: "
-            "an unknown mode is not taken to mean demo. Fix it and run again."
-        )
-    return mode
-
-
-def pseudonymisation_key(environ: Mapping[str, str] = os.environ, *, sample_data: bool = False) -> bytes:
+def pseudonymisation_key(key: str, *, production: bool, sample_data: bool = False) -> bytes:
     """The secret key; the demo key only for the bundled sample (`sample_data`) outside production.
     In production the key must be at least `MIN_PRODUCTION_KEY_BYTES` bytes."""
-    production = run_mode(environ) == "production"
-    key = environ.get(KEY_VARIABLE, "")
     if key.strip() and production and len(key.encode("utf-8")) < MIN_PRODUCTION_KEY_BYTES:
         raise PseudonymisationKeyError(
             f"{KEY_VARIABLE} is shorter than {MIN_PRODUCTION_KEY_BYTES} bytes: in production mode the key must be "
@@ -68,8 +50,8 @@ def pseudonymisation_key(environ: Mapping[str, str] = os.environ, *, sample_data
     )
 
 
-def using_demo_key(environ: Mapping[str, str] = os.environ) -> bool:
-    return not environ.get(KEY_VARIABLE, "").strip()
+def using_demo_key(key: str) -> bool:
+    return not key.strip()
 
 
 #: An NHS number as people type it: 10 digits, perhaps grouped 3-3-4 with spaces or hyphens.

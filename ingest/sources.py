@@ -15,8 +15,8 @@ configured: its landing folder is emptied and its tables are loaded empty.
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,9 +104,11 @@ def publication_layouts(config_dir: Path) -> dict[str, Layout]:
     return sources
 
 
-def load_sources(config_dir: Path, environ: dict[str, str] | None = None) -> dict[str, Source]:
-    """Every source (built-in and publications) with absolute locations (none where not configured)."""
-    environ = os.environ if environ is None else environ
+def load_sources(config_dir: Path, overrides: Mapping[str, str] | None = None) -> dict[str, Source]:
+    """Every source (built-in and publications) with absolute locations (none where not
+    configured); `overrides` are the ``COLLAB_HEALTH_<SOURCE>_SOURCE`` locations (from the
+    settings module), each replacing its source's locations."""
+    environ = overrides or {}
     path = Path(config_dir) / "sources.yaml"
     configured = load_yaml_model(path, SourcesFile, SourcesError, "sources file").sources if path.exists() else {}
     names = [*BUILT_IN_SOURCES, *publication_layouts(config_dir)]

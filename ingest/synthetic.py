@@ -6,6 +6,15 @@ codebook, with the mess real survey tools produce (label case and spacing, "Don'
 N/A, blanks, a byte-order mark, a Windows-1252 file, a trailing space in a header, a
 duplicate submission, a blank row, a free-text column, organisations given by name).
 
+Where the codebook has a partner section, each respondent also rates every partner on the
+survey's roster (every member the collaboration ever had, so a stale roster lists a partner
+that has left): one column per partner and item, partners named by name or by ODS code,
+or for the collaborations in LONG_PARTNER_FILES a long file of their own
+(`<collaboration>_wave<n>_partners.csv`). In each network one organisation drifts to the
+edge over the waves (DRIFTING, else the last member): its partners rate it lower wave
+after wave, while it rates them highly. Partner ratings come from a random stream of their
+own, so the characteristic answers are the same with or without them.
+
 The same seed always gives byte-identical files. The respondents are invented; the
 member organisations are real trust codes. Run ``python -m ingest.synthetic`` to rebuild
 the committed sample in ``sample_data/diagnostic_exports``.
@@ -17,10 +26,11 @@ import argparse
 import csv
 import datetime as dt
 import io
+import itertools
 import random
 from pathlib import Path
 
-from ingest.codebook import Codebook, load_codebooks
+from ingest.codebook import Codebook, PartnerSection, load_codebooks
 from ingest.collaborations import CollaborationsFile, load_collaborations
 from ingest.organisations import read_organisations
 
@@ -97,6 +107,91 @@ def export_headers(codebook: Codebook) -> list[str]:
     ]
 
 
+#: Collaborations whose partner ratings come in a long file (one row per respondent and
+#: partner) beside the export, rather than as columns of it.
+LONG_PARTNER_FILES = frozenset({"nel_uec"})
+#: The organisation of a collaboration that drifts to the edge of its network over the waves
+#: (default: its last member).
+DRIFTING = {"ncl_acute": "RAP"}
+#: A long partner file's columns after the respondent fields (the codebook's `long` matches).
+LONG_PARTNER_HEADERS = ("Partner",)
+
+
+class _Network:
+    """A collaboration's partner relationships, and each respondent's ratings of them.
+
+    Latent closeness (0-4), trust and value (on the partner scale) for every ordered pair of
+    the roster; the drifting organisation is rated lower at each wave and rates others
+    highly. Its own random stream: the characteristic answers do not depend on it."""
+
+    def __init__(self, collaboration_id: str, roster: list[str], section: PartnerSection, seed: int):
+        self.rng = random.Random(f"{seed}:partners:{collaboration_id}")
+        self.section = section
+        self.roster = roster
+        self.drifter = DRIFTING.get(collaboration_id, roster[-1])
+        self.latent = {
+            pair: (self.rng.uniform(1.8, 3.4), self.rng.uniform(2.6, 3.5), self.rng.uniform(2.5, 3.4))
+            for pair in itertools.permutations(roster, 2)
+        }
+        self.labels = {
+            "closeness": {v: k for k, v in reversed(section.closeness_scale.labels.items())},
+            "rating": {v: k for k, v in reversed(section.scale.labels.items())},
+        }
+
+    def _answer(self, latent: float, scale: str, low: int, high: int) -> str:
+        roll = self.rng.random()
+        if roll < 0.04:
+            return self.rng.choice(["Don't know", "don't know "])
+        value = min(high, max(low, round(self.rng.gauss(latent, 0.55))))
+        if roll < 0.08:
+            return str(value)
+        return _label_variant(self.rng, self.labels[scale][value])
+
+    def ratings(self, rater: str, partner: str, w_index: int) -> list[str]:
+        """One respondent's answers to the partner items about `partner` (blank when skipped)."""
+        items = self.section.items
+        if partner == rater and self.rng.random() < 0.8:
+            return [""] * len(items)  # most leave their own organisation blank; the rest are ignored
+        if self.rng.random() < 0.08:
+            return [""] * len(items)  # skipped this partner
+        closeness, trust, value = self.latent.get((rater, partner), (4.0, 3.8, 3.6))
+        if partner == self.drifter:
+            closeness, trust, value = closeness - 0.9 * w_index, trust - 0.5 * w_index, value - 0.45 * w_index
+        if rater == self.drifter:
+            closeness, trust, value = closeness + 0.3, trust + 0.3, value + 0.2
+        shift = self.rng.gauss(0, 0.3)
+        scale = self.section.scale
+        answers = []
+        for item in items:
+            if item.dimension == "closeness":
+                answers.append(self._answer(closeness, "closeness", 0, 4))
+            else:
+                latent = (trust if item.dimension == "trust" else value) + shift
+                answers.append(self._answer(latent, "rating", scale.min, scale.max))
+        return answers
+
+
+def partner_headers(section: PartnerSection, partners: list[str], names: dict[str, str], by_name: bool) -> list[str]:
+    """Wide columns: each partner item about each partner, as a survey tool exports a matrix
+    question ("PT1. This partner does what it says it will do. [Barts Health Nhs Trust]")."""
+    shown = [names[p].title() if by_name and p in names else p for p in partners]
+    return [f"{item.id}. {item.text} [{partner}]" for partner in shown for item in section.items]
+
+
+def long_partner_headers(codebook: Codebook) -> list[str]:
+    fields = codebook.fields
+    return [
+        fields["respondent_id"].header,
+        fields["submitted_at"].header,
+        fields["organisation"].header,
+        fields["role_group"].header,
+        fields["collaboration"].header,
+        fields["wave"].header,
+        *LONG_PARTNER_HEADERS,
+        *[f"{item.id}. {item.text}" for item in codebook.partners.items],
+    ]
+
+
 def generate_exports(
     collaborations: CollaborationsFile,
     codebooks: list[Codebook],
@@ -121,6 +216,13 @@ def generate_exports(
     for c_index, collab in enumerate(collaborations.collaborations):
         codebook = by_id[collab.instrument]
         headers = export_headers(codebook)
+        roster = [m.org for m in collab.members]
+        network = _Network(collab.id, roster, codebook.partners, seed) if codebook.partners else None
+        long_partners = network is not None and collab.id in LONG_PARTNER_FILES
+        if network is not None and not long_partners:
+            wide = partner_headers(codebook.partners, roster, org_names, by_name=c_index % 2 == 1)
+            headers = [*headers[:-1], *wide, headers[-1]]
+        last_item = 5 + len(codebook.items)
         characteristic_ids = list(codebook.characteristics)
         base = {cid: rng.uniform(2.5, 4.2) for cid in characteristic_ids}
         org_offset = {m.org: {cid: rng.gauss(0, 0.35) for cid in characteristic_ids} for m in collab.members}
@@ -147,6 +249,8 @@ def generate_exports(
                 plan += [member.org] * count
             span = (wave.fieldwork_end - wave.fieldwork_start).days
             records = []
+            partner_rows = []
+            own_rated = False
             for org in plan:
                 person = people[org].pop(rng.randrange(len(people[org])))
                 when = dt.datetime.combine(wave.fieldwork_start, dt.time(8)) + dt.timedelta(
@@ -165,6 +269,17 @@ def generate_exports(
                     latent = base[item.characteristic] + org_offset[org][item.characteristic]
                     latent += lift[item.characteristic] + person_shift
                     row.append(_answer(rng, codebook, latent, item.reverse))
+                if network is not None:
+                    rated = [(partner, network.ratings(org, partner, w_index)) for partner in roster]
+                    if long_partners:
+                        # A long file lists the partners rated; one row a file rates the
+                        # respondent's own organisation (quarantined by the reader).
+                        for partner, answers in rated:
+                            if any(answers) and (partner != org or not own_rated):
+                                own_rated = own_rated or partner == org
+                                partner_rows.append((when, [*row[:6], partner, *answers]))
+                    else:
+                        row += [answer for _, answers in rated for answer in answers]
                 row.append(rng.choice(COMMENTS) if rng.random() < 0.3 else "")
                 records.append((when, row))
             if c_index == 0 and w_index == 0:
@@ -172,7 +287,8 @@ def generate_exports(
                 # typo in its last item, must be superseded by the later one.
                 when, row = records[0]
                 earlier = when - dt.timedelta(hours=2)
-                duplicate = [row[0], earlier.strftime("%d/%m/%Y %H:%M"), *row[2:-2], "Agreee", row[-1]]
+                duplicate = [*row]
+                duplicate[1], duplicate[last_item] = earlier.strftime("%d/%m/%Y %H:%M"), "Agreee"
                 records.append((when + dt.timedelta(days=1), row))
                 records[0] = (earlier, duplicate)
             records.sort(key=lambda r: r[0])
@@ -181,6 +297,11 @@ def generate_exports(
                 rows.insert(len(rows) // 2, [""] * len(headers))  # a blank row
             name = f"{collab.id}_wave{wave.wave}.csv"
             files[name] = _encode(headers, rows, c_index, w_index)
+            if partner_rows:
+                partner_rows.sort(key=lambda r: r[0])
+                files[f"{collab.id}_wave{wave.wave}_partners.csv"] = _encode(
+                    long_partner_headers(codebook), [r for _, r in partner_rows], c_index, w_index
+                )
     return files
 
 

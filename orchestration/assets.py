@@ -6,6 +6,8 @@ and replaces them in one transaction. A file that cannot be read at all is rejec
 recorded in `audit.file_loads` with the error, while the other files still load.
 """
 
+import functools
+import inspect
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -30,25 +33,40 @@ from dagster import (
     multi_asset,
 )
 
-from ingest.codebook import load_codebooks
+from ingest.codebook import CodebookError, load_codebooks
 from ingest.collaborations import (
+    CollaborationsError,
     check_instruments,
     check_target_metrics,
     collaboration_tables,
     load_collaborations,
 )
 from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
-from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable
+from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable, sha256_file
 from ingest.landing import PullError, is_input_file, pull_source, shown_location
-from ingest.layouts import Layout
-from ingest.metric_catalogue import catalogue_tables, load_metric_catalogue, metric_values, publication_names
-from ingest.organisations import OrganisationMatcher, organisation_reference_tables, read_organisations
-from ingest.pseudonymise import pseudonymisation_key, using_demo_key
+from ingest.layouts import Layout, LayoutError
+from ingest.metric_catalogue import (
+    MetricCatalogueError,
+    catalogue_tables,
+    load_metric_catalogue,
+    metric_values,
+    publication_names,
+)
+from ingest.organisations import (
+    OrganisationMatcher,
+    checked_snapshots,
+    organisation_reference_tables,
+    read_organisations,
+)
+from ingest.partner_ratings import TABLE as PARTNER_RATINGS
+from ingest.partner_ratings import partner_items_table
+from ingest.pseudonymise import PseudonymisationKeyError, pseudonymisation_key, using_demo_key
 from ingest.publication import TOTALS_SCHEMA, combine_publications, empty_table, read_publication
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
-from ingest.sources import publication_layouts, source_variable
-from ingest.spc_settings import load_spc_settings, spc_tables
+from ingest.sources import SourcesError, publication_layouts, source_variable
+from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
+from orchestration.settings import settings
 
 DUCKDB_POOL = "duckdb"
 #: Who answers for the assets in the Dagster UI (dbt models may name their own in `meta`).
@@ -62,6 +80,51 @@ def table_metadata(frame: pl.DataFrame) -> dict:
     (`dagster/row_count`) and column schema (`dagster/column_schema`)."""
     schema = TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
     return {"dagster/row_count": frame.height, "dagster/column_schema": MetadataValue.table_schema(schema)}
+
+
+#: Errors in the project's own configuration files: retrying cannot fix them.
+CONFIGURATION_ERRORS = (
+    SourcesError,
+    LayoutError,
+    CollaborationsError,
+    MetricCatalogueError,
+    CodebookError,
+    SpcSettingsError,
+    PseudonymisationKeyError,
+)
+
+
+def fails_fast_on_configuration_errors(function):
+    """Turn a configuration error into a Dagster `Failure` that is never retried (should an
+    asset get a retry policy), whose description is the whole validation message, so the
+    run summary shows it rather than the innermost error (e.g. a pydantic model's name)."""
+
+    def failure(error: Exception) -> Failure:
+        return Failure(
+            description=f"configuration error: {error}",
+            metadata={"configuration_error": str(error)},
+            allow_retries=False,
+        )
+
+    if inspect.isgeneratorfunction(function):
+
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            try:
+                yield from function(*args, **kwargs)
+            except CONFIGURATION_ERRORS as error:
+                raise failure(error) from None
+
+        return generator
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except CONFIGURATION_ERRORS as error:
+            raise failure(error) from None
+
+    return wrapper
 
 
 FILE_LOADS_SCHEMA = {
@@ -179,6 +242,7 @@ def pull_asset(source: str, description: str, suffixes: tuple[str, ...] = SUPPOR
             )
         ],
     )
+    @fails_fast_on_configuration_errors
     def _landing(context: AssetExecutionContext, paths: ProjectPaths) -> MaterializeResult:
         return _pull(context, source, paths, suffixes)
 
@@ -216,17 +280,110 @@ ORGANISATION_TABLES = {
     ],
     pool=DUCKDB_POOL,
 )
-def clean_organisations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
-    """Trusts, successors, ICB membership snapshots, ICB and region names."""
-    tables = organisation_reference_tables(paths.landing("organisations"))
+def clean_organisations(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
+    """Trusts, successors, ICB membership snapshots, ICB and region names.
+
+    Each organisation -> ICB snapshot file is checked first: one whose ICB codes are not
+    ICBs valid at its date is rejected whole (logged, recorded in `audit.file_loads` and
+    `quarantine.organisations`, and failing the `files_accepted` check), and the mapping
+    of the other snapshots stands."""
+    folder = paths.landing("organisations")
+    tables = organisation_reference_tables(folder)
+    accepted, rejected = checked_snapshots(folder)
+    for _, error in rejected:
+        context.log.error(error)
+    rows = {}
+    for snapshot in accepted:
+        rows[snapshot.source_file] = rows.get(snapshot.source_file, 0) + snapshot.frame.height
+    file_loads = pl.DataFrame(
+        [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "loaded",
+                "rows_read": n,
+                "rows_clean": n,
+                "rows_quarantined": 0,
+            }
+            for name, n in sorted(rows.items())
+        ]
+        + [
+            {
+                "source": "organisations",
+                "source_file": name,
+                "sha256": sha256_file(folder / name),
+                "status": "rejected",
+                "error": error,
+            }
+            for name, error in rejected
+        ],
+        schema=FILE_LOADS_SCHEMA,
+    )
+    quarantine = pl.DataFrame(
+        [{"source_file": name, "reason": error, "scope": FILE} for name, error in rejected],
+        schema={"source_file": pl.String, "reason": pl.String, "scope": pl.String},
+    ).with_columns(
+        source_row=pl.lit(None, pl.Int64), column_name=pl.lit(None, pl.String), value=pl.lit(None, pl.String)
+    )
     warehouse.replace_tables("clean", tables)
+    warehouse.replace_tables(
+        "quarantine", {"organisations": quarantine.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)}
+    )
+    write_file_loads(warehouse, "organisations", file_loads)
     for name, frame in tables.items():
-        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
+        metadata = table_metadata(frame)
+        if name == "organisation_icb_snapshots":
+            metadata["snapshots"] = MetadataValue.json(
+                [f"{s.source_file} as at {s.as_at} ({s.dated})" for s in accepted]
+            )
+            metadata["files_rejected"] = MetadataValue.json([name for name, _ in rejected])
+        yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+
+
+def write_file_loads(
+    warehouse: DuckDBWarehouse, source: str, file_loads: pl.DataFrame, totals: list[pl.DataFrame] | None = None
+) -> None:
+    """Replace `source`'s rows of `audit.file_loads` (one row per file) and of
+    `audit.published_totals` (a publication's own totals) in one transaction."""
+    with warehouse.connect() as connection:
+        connection.execute("create schema if not exists audit")
+        connection.execute(
+            "create table if not exists audit.file_loads ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
+            )
+            + ")"
+        )
+        connection.execute(
+            "create table if not exists audit.published_totals ("
+            + ", ".join(
+                f"{name} {'bigint' if dtype == pl.Int64 else 'double' if dtype == pl.Float64 else 'varchar'}"
+                for name, dtype in TOTALS_SCHEMA.items()
+            )
+            + ")"
+        )
+        connection.register("incoming", file_loads.to_arrow())
+        connection.register(
+            "incoming_totals", pl.concat([pl.DataFrame(schema=TOTALS_SCHEMA), *(totals or [])]).to_arrow()
+        )
+        connection.execute("begin transaction")
+        connection.execute("delete from audit.file_loads where source = ?", [source])
+        connection.execute("insert into audit.file_loads select * from incoming")
+        connection.execute("delete from audit.published_totals where source = ?", [source])
+        connection.execute("insert into audit.published_totals select * from incoming_totals")
+        connection.execute("commit")
+    warehouse.write_parquet("audit", "file_loads")
 
 
 def row_tables(layouts: dict[str, Layout]) -> dict[str, str]:
     """For each clean source, the table with one row per clean input row ("nothing lost")."""
     return {"diagnostic_exports": "diagnostic_respondents", **{name: name for name in layouts}}
+
+
+#: Further clean tables whose rows count as clean input rows: a long partner-ratings file
+#: (one row per respondent and partner) has no respondents table rows of its own.
+ALSO_ROW_TABLES = {"diagnostic_exports": (PARTNER_RATINGS,)}
 
 
 def qualified(table: str) -> tuple[str, str]:
@@ -315,6 +472,16 @@ def load_folder(
     ).cast(QUARANTINE_SCHEMA)
 
     clean_rows = tables[row_table].group_by("source_file").agg(rows_clean=pl.len())
+    if ALSO_ROW_TABLES.get(source):
+        clean_rows = (
+            pl.concat(
+                tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
+                for name in (row_table, *ALSO_ROW_TABLES[source])
+            )
+            .unique()
+            .group_by("source_file")
+            .agg(rows_clean=pl.len())
+        )
     quarantined_rows = (
         quarantine.filter(pl.col("scope") == ROW)
         .group_by("source_file")
@@ -350,31 +517,7 @@ def load_folder(
             schema, {qualified(n)[1]: frame for n, frame in tables.items() if qualified(n)[0] == schema}
         )
     warehouse.replace_tables("quarantine", {source: quarantine})
-    with warehouse.connect() as connection:
-        connection.execute("create schema if not exists audit")
-        connection.execute(
-            "create table if not exists audit.file_loads ("
-            + ", ".join(
-                f"{name} {'bigint' if dtype == pl.Int64 else 'varchar'}" for name, dtype in FILE_LOADS_SCHEMA.items()
-            )
-            + ")"
-        )
-        connection.execute(
-            "create table if not exists audit.published_totals ("
-            + ", ".join(
-                f"{name} {'bigint' if dtype == pl.Int64 else 'double' if dtype == pl.Float64 else 'varchar'}"
-                for name, dtype in TOTALS_SCHEMA.items()
-            )
-            + ")"
-        )
-        connection.register("incoming", file_loads.to_arrow())
-        connection.register("incoming_totals", pl.concat([pl.DataFrame(schema=TOTALS_SCHEMA), *totals]).to_arrow())
-        connection.execute("begin transaction")
-        connection.execute("delete from audit.file_loads where source = ?", [source])
-        connection.execute("insert into audit.file_loads select * from incoming")
-        connection.execute("delete from audit.published_totals where source = ?", [source])
-        connection.execute("insert into audit.published_totals select * from incoming_totals")
-        connection.execute("commit")
+    write_file_loads(warehouse, source, file_loads, totals)
 
     run_metadata = {
         "source": source,
@@ -407,6 +550,8 @@ DIAGNOSTIC_TABLES = {
     "raw.diagnostic_rows": "The shape of every input row (fields, blank, what parsed); no content, no ids.",
     "diagnostic_respondents": "Kept diagnostic submissions, pseudonymised: one per respondent, collaboration and wave.",
     "diagnostic_answers": "Answered items of the kept submissions, on the instrument's scale.",
+    PARTNER_RATINGS: "Each respondent's ratings of each partner organisation (closeness, trust, value), wide or long exports.",
+    "instrument_partner_items": "Partner items of every instrument codebook: dimension and scale.",
     "instrument_characteristics": "Characteristics of every instrument codebook.",
     "instrument_items": "Items of every instrument codebook.",
 }
@@ -417,6 +562,7 @@ DIAGNOSTIC_TABLES = {
     specs=_clean_specs(list(DIAGNOSTIC_TABLES), ["diagnostic_exports", "organisations"], DIAGNOSTIC_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Read the diagnostic exports in landing with the instrument codebooks."""
     codebooks = load_codebooks(Path(paths.config_dir) / "instruments")
@@ -425,8 +571,11 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
     check_instruments(
         collaborations, {c.instrument_id for c in codebooks}, Path(paths.config_dir) / "collaborations.yaml"
     )
-    key = pseudonymisation_key(sample_data=paths.uses_sample_diagnostic_exports())
-    if using_demo_key():
+    run = settings()
+    key = pseudonymisation_key(
+        run.pseudonym_key, production=run.production, sample_data=paths.uses_sample_diagnostic_exports()
+    )
+    if using_demo_key(run.pseudonym_key):
         context.log.warning(
             "COLLAB_HEALTH_PSEUDONYM_KEY is not set: respondent ids are hashed with the public demo "
             "key, which is fit only for the synthetic sample data."
@@ -438,7 +587,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         lambda path: read_diagnostic_export(path, codebooks, key, organisations, collaborations),
         warehouse,
         combine=lambda results: combine_exports(results, collaborations),
-        extra_tables=codebook_tables(codebooks),
+        extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
         row_table="diagnostic_respondents",
     )
 
@@ -456,6 +605,7 @@ COLLABORATION_TABLES = {
     specs=_clean_specs(list(COLLABORATION_TABLES), [], COLLABORATION_TABLES),
     pool=DUCKDB_POOL,
 )
+@fails_fast_on_configuration_errors
 def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/collaborations.yaml` into the warehouse."""
     path = Path(paths.config_dir) / "collaborations.yaml"
@@ -465,8 +615,7 @@ def clean_collaborations(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     )
     layouts = publication_layouts(paths.config_dir)
     catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", layouts)
-    monthly = {m.id for m in catalogue.metrics if any(layouts[s].period.grain == "month" for s in m.sources)}
-    check_target_metrics(collaborations, monthly, {m.id for m in catalogue.metrics} - monthly, path)
+    check_target_metrics(collaborations, catalogue, path)
     tables = collaboration_tables(collaborations)
     warehouse.replace_tables("clean", tables)
     for name, frame in tables.items():
@@ -537,6 +686,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
         ],
         pool=DUCKDB_POOL,
     )
+    @fails_fast_on_configuration_errors
     def clean_metric_values(context: AssetExecutionContext, paths: ProjectPaths, warehouse: DuckDBWarehouse):
         """Apply the metric catalogue to every metric source's clean table."""
         sources = publication_layouts(paths.config_dir)
@@ -556,7 +706,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
             )
         tables = {
             "metric_values": values,
-            **catalogue_tables(catalogue),
+            **catalogue_tables(catalogue, {name: layout.period.grain for name, layout in sources.items()}),
             "publication_names": publication_names(frames),
         }
         warehouse.replace_tables("clean", tables)
@@ -593,6 +743,7 @@ SPC_TABLES = {
 
 
 @multi_asset(name="clean_spc_settings", specs=_clean_specs(list(SPC_TABLES), [], SPC_TABLES), pool=DUCKDB_POOL)
+@fails_fast_on_configuration_errors
 def clean_spc_settings(paths: ProjectPaths, warehouse: DuckDBWarehouse):
     """Load `config/spc.yaml` (or the Making Data Count defaults) into the warehouse."""
     tables = spc_tables(load_spc_settings(Path(paths.config_dir) / "spc.yaml"))

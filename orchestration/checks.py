@@ -27,7 +27,8 @@ from expectations.suites import (
 )
 from ingest.codebook import load_codebooks
 from ingest.layouts import RESERVED_NAMES, Layout
-from orchestration.assets import DUCKDB_POOL, row_tables
+from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, row_tables
+from orchestration.data_quality import files_without_clean_rows
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 
 
@@ -103,13 +104,14 @@ def describe_failure(failure: dict) -> str:
     return f"expect {what}{where}: {count} {'row fails' if count == 1 else 'rows fail'}{mostly}"
 
 
-def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
+def reconciliation_check(source: str, row_table: str, also: tuple[str, ...] = ()) -> AssetChecksDefinition:
     @asset_check(
         asset=AssetKey(["clean", row_table]),
         name="rows_reconcile",
         description=(
             f"Nothing lost: for every loaded {source} file, rows read = rows in clean.{row_table} "
-            f"+ rows in quarantine.{source}."
+            + "".join(f"or clean.{t} " for t in also)
+            + f"+ rows in quarantine.{source}."
         ),
         blocking=True,
         pool=DUCKDB_POOL,
@@ -118,7 +120,9 @@ def reconciliation_check(source: str, row_table: str) -> AssetChecksDefinition:
         mismatches = warehouse.query(
             f"""
             with clean_rows as (
-                select source_file, count(distinct source_row) as n from clean.{row_table} group by 1
+                select source_file, count(distinct source_row) as n
+                from ({" union all ".join(f"select source_file, source_row from clean.{t}" for t in (row_table, *also))})
+                group by 1
             ),
             quarantined as (
                 select source_file, count(distinct source_row) as n
@@ -157,8 +161,9 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         asset=AssetKey(["clean", row_table]),
         name="files_accepted",
         description=(
-            f"Every {source} file in landing could be read. Not blocking: the other files still "
-            "load, but the check fails (severity ERROR) naming each rejected file and its error."
+            f"Every {source} file in landing could be read, passed its checks and gave at least one clean row. Not "
+            "blocking: the other files still load, but the check fails (severity ERROR) naming each "
+            "rejected file and its error, and each file whose every row was quarantined with the top reason."
         ),
         pool=DUCKDB_POOL,
     )
@@ -167,10 +172,71 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
             "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
             [source],
         )
+        with warehouse.connect(read_only=True) as connection:
+            empty = files_without_clean_rows(connection, source)
+        # A reader's error names its file first; a bare one gets the name.
+        problems = [error if error.startswith(name) else f"{name}: rejected: {error}" for name, error in rejected]
+        problems += [e.message for e in empty]
         return AssetCheckResult(
-            passed=not rejected,
+            passed=not problems,
             severity=AssetCheckSeverity.ERROR,
-            metadata={"rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected])},
+            description="; ".join(problems) if problems else None,
+            metadata={
+                "rejected_files": MetadataValue.json([{"file": f, "error": e} for f, e in rejected]),
+                "files_without_clean_rows": MetadataValue.json(
+                    [
+                        {
+                            "file": e.source_file,
+                            "rows_read": e.rows_read,
+                            "top_reason": e.top_reason.reason if e.top_reason else None,
+                            "top_reason_rows": e.top_reason.rows if e.top_reason else 0,
+                        }
+                        for e in empty
+                    ]
+                ),
+            },
+        )
+
+    return _check
+
+
+def members_still_reporting_check() -> AssetChecksDefinition:
+    """A member that stopped reporting a target metric while still a member: a warning
+    naming the organisation, the metric and the last period reported (marts.data_warnings)."""
+
+    @asset_check(
+        asset=AssetKey(["marts", "data_warnings"]),
+        name="members_still_reporting",
+        description=(
+            "Every collaboration member still reports each target metric (and under its own code). "
+            "Not blocking (severity WARN): each warning names the organisation, the metric and the last period reported."
+        ),
+        pool=DUCKDB_POOL,
+    )
+    def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        warnings = warehouse.query(
+            "select collaboration_id, org_code, metric_id, warning, last_period_reported, message "
+            "from marts.data_warnings order by collaboration_id, org_code, metric_id, warning"
+        )
+        return AssetCheckResult(
+            passed=not warnings,
+            severity=AssetCheckSeverity.WARN,
+            description=" ".join(message for *_, message in warnings) or None,
+            metadata={
+                "warnings": MetadataValue.json(
+                    [
+                        {
+                            "collaboration": c,
+                            "organisation": o,
+                            "metric": m,
+                            "warning": w,
+                            "last_period_reported": str(last) if last else None,
+                            "message": message,
+                        }
+                        for c, o, m, w, last, message in warnings
+                    ]
+                )
+            },
         )
 
     return _check
@@ -238,8 +304,11 @@ def build_checks(layouts: dict[str, Layout]) -> list[AssetChecksDefinition]:
         if spec.asset_key[0] != "clean" or spec.asset_key[1] in RESERVED_NAMES or spec.asset_key[1] in layouts
     ]
     for source, row_table in tables.items():
-        checks.append(reconciliation_check(source, row_table))
+        checks.append(reconciliation_check(source, row_table, ALSO_ROW_TABLES.get(source, ())))
         checks.append(files_accepted_check(source, row_table))
         if source in layouts and layouts[source].totals is not None:
             checks.append(totals_check(source))
+    # Organisation -> ICB snapshots are accepted or rejected whole (reference sanity).
+    checks.append(files_accepted_check("organisations", "organisation_icb_snapshots"))
+    checks.append(members_still_reporting_check())
     return checks

@@ -29,6 +29,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from orchestration import spc_command
+from orchestration.data_quality import REASON_KIND, step_failure_message
 from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
 from orchestration.settings import PROJECT_ROOT, Settings, SettingsError, telemetry_off
 
@@ -121,11 +122,6 @@ def mart_summary(warehouse_path: Path) -> list[tuple[str, int]]:
         return [(name, connection.execute(f'select count(*) from marts."{name}"').fetchone()[0]) for (name,) in tables]
 
 
-#: A quarantine reason with its particulars (row numbers, file names in parentheses) taken
-#: out, so that reasons of one kind count together.
-REASON_KIND = r"regexp_replace(regexp_replace(reason, '\s*\([^)]*\)', '', 'g'), '[0-9]+', 'N', 'g')"
-
-
 def quarantine_summary(warehouse_path: Path, top: int = 3) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
     """Per source: rows quarantined, files rejected whole, and the most frequent kinds of reason."""
     import duckdb
@@ -178,6 +174,9 @@ def run_nightly(force: bool = False, verbose: bool = False) -> int:
     except SettingsError as error:
         print(f"collab-health: {error}", file=sys.stderr)
         return 2
+    if problem := settings.engine_problem():
+        print(f"collab-health: {problem}", file=sys.stderr)
+        return 2
     with run_lock(settings):
         _use_project_instance(settings)
         # Before paying for Dagster and dbt: has anything changed since the last healthy run?
@@ -207,7 +206,13 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
 
     prepare_in_background()  # the checks need it after the files are read: import it meanwhile
     relax_sqlite_durability()
-    defs = build_definitions(settings)
+    from orchestration.assets import CONFIGURATION_ERRORS
+
+    try:
+        defs = build_definitions(settings)  # reads sources.yaml and the layouts
+    except CONFIGURATION_ERRORS as error:  # said at once, with the whole message; nothing runs
+        print(f"collab-health: configuration error: {error}", file=sys.stderr)
+        return 2
     job = defs.resolve_job_def(NIGHTLY_JOB)
     graph = defs.resolve_asset_graph()
     run_id = str(uuid4())
@@ -245,15 +250,15 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
     record_healthy_run(settings.data_dir, run_fingerprint if healthy else None, result.run_id)
     print()
     print(f"Run {result.run_id}: {'SUCCESS' if healthy else 'FAILED'} in {elapsed:.0f} s")
-    for event in failed_steps:
-        error = event.event_specific_data.error
-        while error is not None and error.cause is not None:  # the user code's own error
-            error = error.cause
-        message = error.message.strip().splitlines()[0] if error else "failed"
-        print(f"  step {event.step_key} failed: {message}")
+    by_message: dict[str, list[str]] = {}
+    for event in failed_steps:  # a configuration error fails every step that reads it: said once
+        by_message.setdefault(step_failure_message(event), []).append(event.step_key)
+    for message, steps in by_message.items():
+        print(f"  step{'s' if len(steps) > 1 else ''} {', '.join(steps)} failed: {message}")
     print(f"Asset checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
     for check in failed_checks:
-        print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value})")
+        said = f": {check.description}" if check.description else ""
+        print(f"  FAILED {check.asset_key.to_user_string()} / {check.check_name} ({check.severity.value}){said}")
     # This run's quarantine: published with the marts when the run was healthy (a file no
     # writer holds), else in the working warehouse it built.
     print_quarantine(settings.published_warehouse if healthy else settings.build_warehouse)

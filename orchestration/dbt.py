@@ -35,6 +35,7 @@ from orchestration.assets import DUCKDB_POOL, OWNERS, PUBLISH_GROUP
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.run_state import code_digest
 from orchestration.settings import DBT_PROJECT_DIR, Settings, settings
+from orchestration.spark import import_tables, mart_tables
 
 #: The dbt beside this interpreter, so the venv works without being activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
@@ -46,6 +47,11 @@ RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "run"
 NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 #: The layers of the dbt project (its model folders), each a group in the Dagster UI.
 LAYERS = ("staging", "intermediate", "marts")
+
+
+def target_arguments(run_settings: Settings) -> list[str]:
+    """The dbt target of the configured engine (COLLAB_HEALTH_ENGINE), when not the profile's default."""
+    return [] if run_settings.engine == "duckdb" else ["--target", run_settings.dbt_target]
 
 
 @cache
@@ -146,10 +152,16 @@ def build_dbt_models(manifest: Path) -> AssetsDefinition:
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse):
         """Staging, intermediate and mart models, built and tested with `dbt build`; row
         counts and column schemas are read after the build (DuckDB has one writer)."""
-        os.environ.update(settings().dbt_environment(warehouse.path))
-        invocation = dbt.cli(NIGHTLY_BUILD, context=context, target_path=RUN_TARGET_PATH)
+        run_settings = settings()
+        os.environ.update(run_settings.dbt_environment(warehouse.path))
+        invocation = dbt.cli(
+            [*NIGHTLY_BUILD, *target_arguments(run_settings)], context=context, target_path=RUN_TARGET_PATH
+        )
         # DuckDB has one writer: the tables are measured once dbt has finished and let go.
         events = list(invocation.stream())
+        if run_settings.engine == "spark":
+            # The marts Spark built, read back so that publishing works as with DuckDB.
+            import_tables(run_settings.spark_warehouse, warehouse, mart_tables(invocation.manifest))
         yield from with_table_metadata(events, invocation.manifest, warehouse)
 
     return dbt_models
@@ -234,7 +246,10 @@ def build_dbt_docs(dbt_models: AssetsDefinition) -> AssetsDefinition:
         columns = warehouse.query(
             "select table_schema, table_name, column_name, data_type from information_schema.columns order by all"
         )
-        source = hashlib.sha256(f"{code_digest()}\n{columns}".encode()).hexdigest()
+        engine = settings().engine
+        # Docs generated on Spark show its types: an engine other than DuckDB is part of the key.
+        shown = f"{code_digest()}\n{columns}" + (f"\n{engine}" if engine != "duckdb" else "")
+        source = hashlib.sha256(shown.encode()).hexdigest()
         if destination.exists() and stamp.exists() and stamp.read_text() == source:
             context.log.info(f"dbt docs unchanged (the dbt project has not changed): {destination}")
             return _docs_result(destination, regenerated=False)
@@ -245,7 +260,11 @@ def build_dbt_docs(dbt_models: AssetsDefinition) -> AssetsDefinition:
             # only read the catalogue (about 8 s less than compiling again).
             target = RUN_TARGET_PATH
             reuse = ["--no-compile"] if (target / "manifest.json").exists() else []
-            dbt.cli(["docs", "generate", "--static", *reuse], target_path=target, raise_on_error=True).wait()
+            dbt.cli(
+                ["docs", "generate", "--static", *reuse, *target_arguments(settings())],
+                target_path=target,
+                raise_on_error=True,
+            ).wait()
             _replace(target / "static_index.html", cached)
             for stale in sorted(DOCS_CACHE.glob("*.html"), key=lambda p: p.stat().st_mtime)[:-DOCS_CACHE_KEEP]:
                 stale.unlink(missing_ok=True)

@@ -67,7 +67,10 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         sensors=[diagnostic_exports_sensor],
         resources={
             "paths": ProjectPaths.from_settings(settings),
-            "warehouse": DuckDBWarehouse(path=str(settings.build_warehouse)),
+            "warehouse": DuckDBWarehouse(
+                path=str(settings.build_warehouse),
+                parquet_dir=str(settings.spark_inputs) if settings.engine == "spark" else "",
+            ),
             "dbt": dbt_resource(),
         },
     )

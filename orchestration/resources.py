@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,6 +89,10 @@ class DuckDBWarehouse(ConfigurableResource):
     read). Writers are serialised by the `duckdb` concurrency pool."""
 
     path: str
+    #: When set (COLLAB_HEALTH_ENGINE=spark), every table written through `replace_tables` is
+    #: also written as Parquet to ``<parquet_dir>/<schema>/<table>/data.parquet``: the inputs
+    #: the dbt spark target reads (macros/input_tables.sql).
+    parquet_dir: str = ""
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -109,6 +115,31 @@ class DuckDBWarehouse(ConfigurableResource):
                 connection.execute(f'create or replace table "{schema}"."{name}" as select * from incoming')
                 connection.unregister("incoming")
             connection.execute("commit")
+            for name in tables:
+                self._write_parquet(connection, schema, name)
+
+    def write_parquet(self, schema: str, name: str) -> None:
+        """Write one table as Parquet for the Spark engine (nothing when `parquet_dir` is unset)."""
+        _check_identifier(schema)
+        _check_identifier(name)
+        with self.connect(read_only=True) as connection:
+            self._write_parquet(connection, schema, name)
+
+    def _write_parquet(self, connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
+        if not self.parquet_dir:
+            return
+        folder = Path(self.parquet_dir) / schema / name
+        writing, old = folder.with_name(f".{name}.writing"), folder.with_name(f".{name}.old")
+        for leftover in (writing, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        writing.mkdir(parents=True)
+        target = str(writing / "data.parquet").replace("'", "''")
+        connection.execute(f"""copy "{schema}"."{name}" to '{target}' (format parquet)""")
+        # Swap the folder whole: a reader sees last night's table or tonight's, never a mix.
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(writing, folder)
+        shutil.rmtree(old, ignore_errors=True)
 
     def read_table(self, schema: str, name: str, columns: tuple[str, ...] = ()) -> pl.DataFrame:
         """A table (or only some of its columns) as a polars frame."""

@@ -1,7 +1,9 @@
 """Compare two warehouses table by table: the determinism check (same inputs, same tables).
 
 Two tables are identical when they hold the same rows, value for value (doubles compared
-exactly, NULLs equal), stored in the same order. Columns of a timestamp type are left out in the schemas named
+exactly, NULLs equal), stored in the same order. With a `float_tolerance` (the Spark parity
+test: tests/test_spark_parity.py), rows are compared position by position, doubles to within
+the tolerance and every other column exactly. Columns of a timestamp type are left out in the schemas named
 in `ignore_timestamps_in` (audit records say when they were written). Used by
 tests/test_determinism.py and the national-scale benchmark.
 """
@@ -61,7 +63,11 @@ def _tables(db: duckdb.DuckDBPyConnection, database: str, schemas: tuple[str, ..
 
 
 def compare_table(
-    db: duckdb.DuckDBPyConnection, schema: str, table: str, ignore_timestamps: bool = False
+    db: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    ignore_timestamps: bool = False,
+    float_tolerance: float = 0.0,
 ) -> TableDifference | None:
     """None when `first.schema.table` and `second.schema.table` are identical (both attached)."""
     name = f"{schema}.{table}"
@@ -72,6 +78,9 @@ def compare_table(
     columns = ", ".join(f'"{c}"' for c in kept)
     first, second = f'first."{schema}"."{table}"', f'second."{schema}"."{table}"'
     rows = db.execute(f"select count(*) from {first}").fetchone()[0]
+    if float_tolerance:
+        floats = {c for c, kind in first_columns if kind.upper() in ("DOUBLE", "FLOAT", "REAL")}
+        return _compare_by_position(db, name, (first, second), kept, floats, float_tolerance, rows)
 
     def only_in(a: str, b: str) -> tuple[int, tuple | None]:
         missing = f"select {columns} from {a} except all select {columns} from {b}"
@@ -92,13 +101,49 @@ def compare_table(
     return TableDifference(name, rows, order_position=order_position)
 
 
+def _compare_by_position(
+    db: duckdb.DuckDBPyConnection,
+    name: str,
+    tables: tuple[str, str],
+    columns: list[str],
+    floats: set[str],
+    tolerance: float,
+    rows: int,
+) -> TableDifference | None:
+    """Row n of one table against row n of the other: doubles within `tolerance`, the rest exactly."""
+    same = " and ".join(
+        f'(a."{c}" is not distinct from b."{c}"'
+        + (f' or coalesce(abs(a."{c}" - b."{c}") <= {float(tolerance)!r}, false))' if c in floats else ")")
+        for c in columns
+    )
+    selected = ", ".join(f'"{c}"' for c in columns)
+    sides = ", ".join(f'{side}."{c}"' for side in ("a", "b") for c in columns)
+    differing = (
+        f"with a as (select rowid as position, {selected} from {tables[0]}), "
+        f"b as (select rowid as position, {selected} from {tables[1]}) "
+        f"select a.position, b.position, {sides} "
+        f"from a full join b on a.position = b.position "
+        f"where a.position is null or b.position is null or not ({same})"
+    )
+    count = db.execute(f"select count(*) from ({differing})").fetchone()[0]
+    if not count:
+        return None
+    row = db.execute(f"{differing} order by coalesce(a.position, b.position) limit 1").fetchone()
+    width = len(columns)
+    first_row = row[2 : 2 + width] if row[0] is not None else None
+    second_row = row[2 + width :] if row[1] is not None else None
+    return TableDifference(name, rows, count, count, first_row, second_row)
+
+
 def compare_warehouses(
     first: Path,
     second: Path,
     schemas: tuple[str, ...] = ("marts", "audit", "quarantine"),
     ignore_timestamps_in: tuple[str, ...] = ("audit",),
+    float_tolerance: float = 0.0,
 ) -> tuple[list[str], list[TableDifference]]:
-    """The tables compared (``schema.table``, sorted) and how each that differs does."""
+    """The tables compared (``schema.table``, sorted) and how each that differs does; with a
+    `float_tolerance`, doubles may differ by that much (rows still compared in order)."""
     db = duckdb.connect()
     try:
         for alias, path in (("first", first), ("second", second)):
@@ -112,7 +157,9 @@ def compare_warehouses(
                 where = "second" if (schema, table) not in in_second else "first"
                 differences.append(TableDifference(f"{schema}.{table}", problem=f"missing from the {where}"))
                 continue
-            difference = compare_table(db, schema, table, ignore_timestamps=schema in ignore_timestamps_in)
+            difference = compare_table(
+                db, schema, table, ignore_timestamps=schema in ignore_timestamps_in, float_tolerance=float_tolerance
+            )
             if difference is not None:
                 differences.append(difference)
         return compared, differences

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reports import bands, headline, icons, spc_reading
+from reports import bands, headline, icons, network, spc_reading
 from reports.charts import Point, Window, spc_chart
 from reports.headline import OPTIONAL_WARNING_COLUMNS
 from reports.names import proper_case
@@ -287,6 +287,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         "association": association,
         "association_metrics": sorted({(a["metric_id"], a["metric_name"]) for a in association}),
     }
+    context["networks"] = network.wave_networks(db, cid, waves)
     context["headline"] = headline.statements(context)
     context["warnings"] = headline.warnings(context)
     context["triage"] = headline.triage(context)
@@ -299,7 +300,9 @@ def build_reports(
     """Write one page per collaboration and an index into `folder` (each written aside, then renamed)."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     environment.filters["fmt"] = _format
-    environment.globals.update(band_words=BAND_WORDS, signal_words=SIGNAL_WORDS, band_rank=bands.ORDER)
+    environment.globals.update(
+        band_words=BAND_WORDS, signal_words=SIGNAL_WORDS, band_rank=bands.ORDER, network_key=network.legend()
+    )
     folder.mkdir(parents=True, exist_ok=True)
     generated = generated or dt.datetime.now(dt.UTC).replace(microsecond=0)
     with duckdb.connect(str(warehouse), read_only=True) as db:

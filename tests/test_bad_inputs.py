@@ -11,11 +11,12 @@ import yaml
 from conftest import CODEBOOK_DIR, LAYOUTS_DIR, SAMPLE_ODS
 
 from ingest.codebook import load_codebooks
-from ingest.diagnostic import read_diagnostic_export
+from ingest.diagnostic import combine_exports, read_diagnostic_export
 from ingest.files import InputFileError
 from ingest.layouts import load_layout
 from ingest.organisations import OrganisationMatcher, read_organisations
 from ingest.publication import read_publication
+from ingest.quarantine import IngestResult
 
 pytestmark = pytest.mark.unit
 
@@ -37,10 +38,16 @@ def readers():
     codebooks = load_codebooks(CODEBOOK_DIR)
     matcher = OrganisationMatcher(read_organisations(SAMPLE_ODS))
     monthly_ae = load_layout(LAYOUTS_DIR / "monthly_ae.yaml")
-    return {
-        "diagnostic": lambda path: read_diagnostic_export(path, codebooks, b"corpus-key", matcher),
-        "monthly_ae": lambda path: read_publication(path, monthly_ae),
-    }
+
+    def diagnostic(path: Path) -> IngestResult:
+        """Read, then de-duplicated as the pipeline loads it (combine_exports)."""
+        result = read_diagnostic_export(path, codebooks, b"corpus-key", matcher)
+        tables, quarantine = combine_exports([result])
+        return IngestResult(
+            result.source_file, result.sha256, result.rows_read, tables, quarantine, result.ignored_columns
+        )
+
+    return {"diagnostic": diagnostic, "monthly_ae": lambda path: read_publication(path, monthly_ae)}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -56,12 +56,14 @@ def test_corpora_through_the_whole_job(tiny_project):
             ).fetchone()[0]
             > 0
         )
-        assert (
-            db.execute(
-                "select baseline_value from marts.outcome_linked_collaboration where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
-            ).fetchone()[0]
-            == 0.78
-        )  # Feb-Jul: July 140/200, plus the corpus rows kept for R1H: June 125/150, March 125/150 -> 390/500
+        # Feb-Jul: the corpus rows kept for R1H (March 125/150, June 125/150) and July (R1H
+        # 80/100, RF4 60/100). Like for like on reporting (issue 13): RF4 reported July only,
+        # not every published month of the windows, so it is left out and named; R1H alone
+        # gives 330/400 = 0.825 (pooling RF4's July in, as before, gave 390/500 = 0.78).
+        assert db.execute(
+            "select baseline_value, organisations_compared, organisations_not_reporting, coverage_changed "
+            "from marts.outcome_linked_collaboration where collaboration_id = 'tiny' and metric_id = 'ae_4h_all'"
+        ).fetchone() == (0.825, 1, "RF4", True)
         # Every quarantined row names its file, row and (for a row-level problem) its column.
         unnamed = db.execute(
             "select count(*) from quarantine.diagnostic_exports "

@@ -1,7 +1,7 @@
 """Configuration files fail loudly, naming the file, the entry and the problem."""
 
 import pytest
-from conftest import TINY_COLLABORATIONS
+from conftest import PROJECT_ROOT, TINY_COLLABORATIONS
 
 from ingest.collaborations import CollaborationsError, check_target_metrics, collaboration_tables, load_collaborations
 
@@ -73,7 +73,11 @@ def test_pulled_file_names_never_leave_the_landing_folder(tmp_path):
         assert not path.is_symlink()  # a copy of the bytes, not a link out of landing
 
 
-def test_targets_must_be_monthly_metrics_of_the_catalogue(tmp_path):
+def test_targets_must_be_metrics_of_the_catalogue_monthly_or_yearly(tmp_path):
+    """Issue 22: a yearly metric (the Staff Survey's engagement) may now be a target; a
+    metric the catalogue does not have is still refused, naming the collaboration."""
+    from ingest.metric_catalogue import load_metric_catalogue
+
     path = tmp_path / "collaborations.yaml"
     path.write_text(
         TINY_COLLABORATIONS.replace(
@@ -83,9 +87,10 @@ def test_targets_must_be_monthly_metrics_of_the_catalogue(tmp_path):
             "      - {metric: no_such_metric, direction: decrease}",
         )
     )
+    catalogue = load_metric_catalogue(PROJECT_ROOT / "config" / "metrics.yaml")
     with pytest.raises(CollaborationsError) as raised:
-        check_target_metrics(load_collaborations(path), {"ae_4h_all"}, {"staff_engagement"}, path)
+        check_target_metrics(load_collaborations(path), catalogue, path)
     message = str(raised.value)
-    assert "tiny: staff_engagement is published yearly, and outcome windows need a monthly metric" in message
     assert "tiny: no_such_metric is not in the metric catalogue" in message
-    assert message.endswith("Monthly metrics: ae_4h_all")  # the accepted target is not listed as a problem
+    assert "staff_engagement" not in message.split(". Metrics:")[0]  # a yearly target is accepted
+    assert "ae_4h_all" not in message.split(". Metrics:")[0]

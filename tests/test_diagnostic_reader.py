@@ -5,9 +5,10 @@ import pytest
 from conftest import CODEBOOK_DIR, FREE_TEXT_SAMPLE, RESPONDENT_ID_SAMPLE, SAMPLE_ODS, write_tiny_export
 
 from ingest.codebook import CodebookError, load_codebook, load_codebooks
-from ingest.diagnostic import read_diagnostic_export
+from ingest.diagnostic import combine_exports, read_diagnostic_export
 from ingest.files import InputFileError
 from ingest.pseudonymise import DEMO_KEY, PseudonymisationKeyError, pseudonymisation_key, pseudonymise
+from ingest.quarantine import IngestResult
 
 pytestmark = pytest.mark.unit
 
@@ -19,11 +20,18 @@ def codebooks():
     return load_codebooks(CODEBOOK_DIR)
 
 
+def read_and_combine(path, codebooks, key=KEY, organisations=None, collaborations=None) -> IngestResult:
+    """One export as the pipeline loads it: read, then checked and de-duplicated by combine_exports."""
+    result = read_diagnostic_export(path, codebooks, key, organisations)
+    tables, quarantine = combine_exports([result], collaborations)
+    return IngestResult(result.source_file, result.sha256, result.rows_read, tables, quarantine, result.ignored_columns)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
 def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
     path = tmp_path / "tiny_wave1.csv"
     write_tiny_export(path, encoding=encoding)
-    result = read_diagnostic_export(path, codebooks, KEY)
+    result = read_and_combine(path, codebooks)
     respondents = result.tables["diagnostic_respondents"]
     assert result.rows_read == 9
     assert respondents.height == 5
@@ -32,7 +40,9 @@ def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
     reasons = dict(result.quarantine.filter(pl.col("scope") == "row").select("source_row", "reason").iter_rows())
     assert reasons == {
         5: "blank row",
-        7: "superseded by a later submission from the same respondent (row 8)",
+        # Repeats are resolved after the reader, by combine_exports (issue 13: scoring
+        # order), which names the kept row's file.
+        7: "superseded by a later submission from the same respondent (tiny_wave1.csv row 8)",
         9: "organisation is neither an ODS code nor the name of exactly one organisation in the reference",
         10: "submission time is not a UK date (dd/mm/yyyy hh:mm)",
     }
@@ -42,7 +52,7 @@ def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
 def test_answers_mapped_missing_dropped_and_reverse_keyed(tmp_path, codebooks):
     path = tmp_path / "tiny_wave1.csv"
     write_tiny_export(path)
-    answers = read_diagnostic_export(path, codebooks, KEY).tables["diagnostic_answers"]
+    answers = read_and_combine(path, codebooks).tables["diagnostic_answers"]
     by_row = {(r["source_row"], r["item_id"]): (r["answer_value"], r["score_value"]) for r in answers.to_dicts()}
     assert by_row[(2, "SP1")] == (5, 5.0)  # "Strongly agree"
     assert by_row[(2, "SP2")] == (4, 4.0)  # "agree " (case and space)
@@ -95,11 +105,11 @@ def test_invalid_codebook_error_names_file_and_problem(tmp_path, change, message
 
 def test_the_demo_key_is_only_for_the_bundled_sample_outside_production():
     with pytest.raises(PseudonymisationKeyError, match=r"COLLAB_HEALTH_PSEUDONYM_KEY.*production"):
-        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production"}, sample_data=True)
+        pseudonymisation_key("", production=True, sample_data=True)
     with pytest.raises(PseudonymisationKeyError, match="other than the bundled sample"):
-        pseudonymisation_key({})
-    assert pseudonymisation_key({}, sample_data=True) == DEMO_KEY.encode()
-    assert pseudonymisation_key({"COLLAB_HEALTH_PSEUDONYM_KEY": "s3cret"}) == b"s3cret"
+        pseudonymisation_key("", production=False)
+    assert pseudonymisation_key("", production=False, sample_data=True) == DEMO_KEY.encode()
+    assert pseudonymisation_key("s3cret", production=False) == b"s3cret"
     assert pseudonymise("p1", b"a") != pseudonymise("p1", b"b")
 
 
@@ -171,24 +181,77 @@ def test_rows_outside_the_declared_collaborations_are_quarantined(tmp_path, code
     assert set(tables["diagnostic_answers"]["source_row"].unique().to_list()) == {4, 6, 8}
 
 
+def test_a_late_invalid_resubmission_never_displaces_a_valid_answer(tmp_path, codebooks):
+    """Issue 13, scoring order: p4 answered as a member (RF4, row 6); a day later the same
+    person resubmitted naming RQX, which is not a member of 'tiny'. The invalid row is
+    quarantined first, so p4's valid answers stand (before, the later row won the duplicate
+    check and was then quarantined, losing p4 altogether)."""
+    from conftest import TINY_COLLABORATIONS
+
+    from ingest.collaborations import load_collaborations
+
+    config = tmp_path / "collaborations.yaml"
+    config.write_text(TINY_COLLABORATIONS)
+    path = tmp_path / "export.csv"
+    write_tiny_export(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    late = lines[5].replace("09/08/2024 12:00", "10/08/2024 12:00").replace(",RF4,", ",RQX,")
+    path.write_text("\n".join([*lines, late]) + "\n")  # row 11
+    result = read_and_combine(path, codebooks, collaborations=load_collaborations(config))
+    respondents = result.tables["diagnostic_respondents"]
+    assert respondents["source_row"].to_list() == [2, 3, 4, 6, 8]  # p4's row 6 kept
+    reasons = dict(result.quarantine.filter(pl.col("scope") == "row").select("source_row", "reason").iter_rows())
+    assert reasons[11] == "organisation is not a member of 'tiny' during wave 1 fieldwork"
+    assert reasons[7] == "superseded by a later submission from the same respondent (export.csv row 8)"
+    assert 6 not in reasons
+    assert result.rows_read == 10 == respondents.height + result.rows_quarantined  # nothing lost
+    assert set(result.tables["diagnostic_answers"]["source_row"].unique().to_list()) == {2, 3, 4, 6, 8}
+
+
+def test_identical_submission_times_go_to_the_file_sorting_last_then_the_later_row(tmp_path, codebooks):
+    """The tie-break README states: the same respondent at the same minute in two files keeps
+    the row of the file whose name sorts last; twice in one file, the later row."""
+    first, second = tmp_path / "a_export.csv", tmp_path / "b_export.csv"
+    write_tiny_export(first)
+    lines = first.read_text(encoding="utf-8-sig").splitlines()
+    # p4 (row 6) again, at the same time, in b_export.csv (row 2) and twice more in a_export (rows 11, 12).
+    first.write_text("\n".join([*lines, lines[5], lines[5]]) + "\n")
+    second.write_text("\n".join([lines[0], lines[5]]) + "\n")
+    results = [read_diagnostic_export(p, codebooks, KEY) for p in (first, second)]
+    tables, quarantine = combine_exports(results)
+    p4 = tables["diagnostic_respondents"].filter(pl.col("organisation_code") == "RF4")
+    assert sorted(p4.select("source_file", "source_row").rows()) == [("a_export.csv", 8), ("b_export.csv", 2)]
+    superseded = quarantine.filter(pl.col("reason").str.contains("b_export.csv row 2"))
+    assert sorted(superseded["source_row"].to_list()) == [6, 11, 12]
+
+    # Within one file: the later of two identical rows is kept.
+    only, _ = combine_exports([read_diagnostic_export(first, codebooks, KEY)])
+    rf4_rows = only["diagnostic_respondents"].filter(pl.col("organisation_code") == "RF4")["source_row"].to_list()
+    assert rf4_rows == [8, 12]
+
+
 def test_production_needs_a_long_key_and_a_known_mode():
+    from orchestration.settings import Settings, SettingsError
+
     long_key = "k" * 32
-    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}) == (
-        long_key.encode()
-    )
+    assert pseudonymisation_key(long_key, production=True) == long_key.encode()
     for short in ("x", "tiny-project-secret-key-3f9a", "k" * 31):
         with pytest.raises(PseudonymisationKeyError, match="shorter than 32 bytes"):
-            pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": short})
+            pseudonymisation_key(short, production=True)
     with pytest.raises(PseudonymisationKeyError, match="not set"):  # blank is not a key
-        pseudonymisation_key({"COLLAB_HEALTH_MODE": "production", "COLLAB_HEALTH_PSEUDONYM_KEY": "   "})
+        pseudonymisation_key("   ", production=True)
+    # The mode is the settings module's: a mistyped one is refused, never taken to mean demo.
     for mistyped in ("prod", "Production ", "producton", "live"):
         environ = {"COLLAB_HEALTH_MODE": mistyped, "COLLAB_HEALTH_PSEUDONYM_KEY": long_key}
         if mistyped.strip().lower() == "production":
-            assert pseudonymisation_key(environ) == long_key.encode()
+            assert Settings.from_environ(environ).production
             continue
-        with pytest.raises(PseudonymisationKeyError, match=f"must be one of demo, production, not {mistyped!r}"):
-            pseudonymisation_key(environ, sample_data=True)
-    assert pseudonymisation_key({"COLLAB_HEALTH_MODE": "demo"}, sample_data=True) == DEMO_KEY.encode()
+        with pytest.raises(
+            SettingsError, match=f"COLLAB_HEALTH_MODE is {mistyped!r}; it must be one of: demo, production"
+        ):
+            Settings.from_environ(environ)
+    assert not Settings.from_environ({"COLLAB_HEALTH_MODE": "demo"}).production
+    assert pseudonymisation_key("", production=False, sample_data=True) == DEMO_KEY.encode()
 
 
 def test_identifiers_are_normalised_before_hashing():

@@ -101,3 +101,25 @@ def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
         db.execute("create table clean.empty as select 1 as a where false")
     assert [f.height for f in warehouse.read_batches("clean", "t", ("a",), rows=10)] == [10, 10, 5]
     assert [f.columns for f in warehouse.read_batches("clean", "empty", rows=10)] == [["a"]]
+
+
+def test_partner_ratings_suite_holds_closeness_to_its_scale():
+    spec = SPECS["clean_diagnostic_partner_ratings"]
+    frame = pl.DataFrame(
+        {
+            "collaboration_id": ["net"] * 3,
+            "wave": [1] * 3,
+            "respondent_key": ["0" * 32] * 3,
+            "organisation_code": ["R1H"] * 3,
+            "partner_code": ["RF4"] * 3,
+            "item_id": ["PC", "PT1", "PV1"],
+            "dimension": ["closeness", "trust", "value"],
+            "answer_value": [4, 4, 1],
+            "layout": ["wide", "wide", "long"],
+        }
+    )
+    assert validate(spec, frame).success
+    # Closeness runs 0 (none) to 4 (integration): a 5 fails although a rating of 5 would not.
+    assert not validate(spec, frame.with_columns(answer_value=pl.Series([5, 4, 1]))).success
+    assert validate(spec, frame.with_columns(answer_value=pl.Series([4, 5, 1]))).success
+    assert not validate(spec, frame.with_columns(partner_code=pl.Series(["RF4", "Royal Free", "RF4"]))).success

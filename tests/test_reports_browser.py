@@ -406,3 +406,77 @@ def test_report_rules_agree_with_the_warehouse(marts):
         "join marts.dim_metrics as m using (metric_id) where s.spc_assurance is not null",
     )
     assert assured and all(assurance(p, lo, hi, t) == a for p, lo, hi, t, a in assured)
+
+
+def test_network_diagrams_draw_only_published_ties(sample_reports, marts, browser):
+    """Issue 20: a diagram per collaboration and wave with partner ratings, drawing exactly
+    the published ties (dashed where not returned, dotted where the return is withheld), the
+    organisations named in proper case, and a one-line reading; South East London's wave 3,
+    every group under 5, draws no tie. The section is kept as a screenshot."""
+    from reports.names import proper_case
+
+    for cid in ("lsc_uec", "ncl_acute", "sel_uec"):
+        browser.get(page(sample_reports, cid).as_uri())
+        figures = browser.find_elements("css selector", "figure.network-wave")
+        waves = [
+            w
+            for (w,) in rows(
+                marts, "select wave from marts.collaboration_network where collaboration_id = ? order by wave", [cid]
+            )
+        ]
+        assert [int(f.get_attribute("data-wave")) for f in figures] == waves, cid
+        names = dict(
+            rows(
+                marts,
+                "select m.organisation_code, d.org_name from marts.collaboration_network_by_organisation as m "
+                "join marts.dim_organisations as d on m.organisation_code = d.org_code where m.collaboration_id = ?",
+                [cid],
+            )
+        )
+        for figure, wave in zip(figures, waves, strict=True):
+            expected = {
+                (f, t, {True: "solid", False: "dashed", None: "dotted"}[r])
+                for f, t, r in rows(
+                    marts,
+                    "select from_organisation, to_organisation, is_reciprocated from marts.collaboration_network_edges "
+                    "where collaboration_id = ? and wave = ? and is_tie and not is_suppressed",
+                    [cid, wave],
+                )
+            }
+            drawn = {
+                (g.get_attribute("data-from"), g.get_attribute("data-to"), g.get_attribute("data-style"))
+                for g in figure.find_elements("css selector", "g.tie")
+            }
+            assert drawn == expected, (cid, wave)
+            suppressed = set(
+                rows(
+                    marts,
+                    "select from_organisation, to_organisation from marts.collaboration_network_edges "
+                    "where collaboration_id = ? and wave = ? and is_suppressed",
+                    [cid, wave],
+                )
+            )
+            assert not {(f, t) for f, t, _ in drawn} & suppressed
+            labels = {
+                g.get_attribute("data-organisation"): " ".join(s.text for s in g.find_elements("css selector", "tspan"))
+                for g in figure.find_elements("css selector", "g.organisation")
+            }
+            assert labels == {code: proper_case(names[code]) for code in labels}, (cid, wave)
+            assert figure.find_element("css selector", "svg.network").rect["width"] >= 400
+            assert figure.find_element("css selector", ".reading").text.strip(), (cid, wave)
+    # South East London's wave 3: every organisation under 5 respondents, so nothing drawn.
+    sel = browser.find_element("id", "network-wave-3")
+    assert sel.get_attribute("data-drawn") == "0"
+    assert sel.find_element("css selector", ".reading").text.startswith("Every rating at this wave is withheld")
+    # North Central London: RAP (North Middlesex) drifts to the edge by wave 2.
+    browser.get(page(sample_reports, "ncl_acute").as_uri())
+    assert "North Middlesex University Hospital NHS Trust" in browser.find_element("id", "network-wave-2").text
+    section = browser.find_element("id", "network")
+    browser.set_window_size(1280, 1500)
+    browser.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 8)", section)
+    artefacts = PROJECT_ROOT / "test-artifacts"
+    artefacts.mkdir(exist_ok=True)
+    shot = artefacts / "report_network_1280.png"
+    browser.save_screenshot(str(shot))
+    browser.set_window_size(1280, 1800)
+    assert shot.stat().st_size > 20_000

@@ -40,7 +40,7 @@ select
     case
         when total_variances.n_complete >= 2 and total_variances.total_variance > 0
             then (1.0 * total_variances.n_items / (total_variances.n_items - 1))
-                * (1 - cast(summed.item_variance_sum as double precision) / total_variances.total_variance)
+                * (1 - cast(summed.item_variance_sum as double) / total_variances.total_variance)
     end as cronbach_alpha
 from summed
 inner join total_variances

@@ -11,8 +11,8 @@
     rounded, so reproducible too. Integer inputs (counts, answers on a scale) pass `places=0`.
 
     exact_sum(x): the sum, as DECIMAL(38, p).
-    exact_avg(x): the mean, as double precision (null over no values).
-    exact_var_samp(x): the sample variance (n − 1), as double precision, from the exact
+    exact_avg(x): the mean, as double (null over no values).
+    exact_var_samp(x): the sample variance (n − 1), as double, from the exact
         sums: (n·Σx² − (Σx)²) / (n·(n − 1)); null with fewer than two values. Σx² needs 2p
         decimal places, so with p = 12 the exact numerator holds 14 digits before the point:
         enough for a group of a million respondents on a 1–10 scale (DuckDB raises an
@@ -20,9 +20,16 @@
     `over`: a window clause's contents (e.g. 'partition by a, b') to use these as window
     aggregates.
 
-    Engine-specific: the DECIMAL width. DuckDB keeps 38 digits through sums and products;
-    an engine that trims the scale of a product (Spark does) needs its own version of
-    exact_var_samp here (adapter.dispatch: add e.g. spark__exact_var_samp). -#}
+    Engine-specific: the DECIMAL width. DuckDB keeps 38 digits through sums and products
+    (DECIMAL(38, 12) squared is DECIMAL(38, 24)). Spark trims the scale of a product to 6
+    when the digits would exceed 38 (spark.sql.decimalOperations.allowPrecisionLoss, on by
+    default and not settable on every Databricks warehouse), so spark__exact_var_samp
+    squares whole numbers instead: each value fixed at p places and multiplied by 10^p, as
+    DECIMAL(38, 0), whose products keep every digit; the exact numerator is then scaled back
+    by 10^(2p) in the final floating-point step. Same capacity as DuckDB's (14 digits before
+    the point), but where DuckDB raises an overflow error Spark (ANSI mode off, as dbt-spark
+    sets it) returns null. Sums (exact_sum) need no variant: a DECIMAL(38, p) sum keeps its
+    scale on both. -#}
 {% macro exact_decimal(expression, places=none) -%}
     {{ return(adapter.dispatch('exact_decimal')(expression, places)) }}
 {%- endmacro %}
@@ -42,7 +49,7 @@
 
 {% macro exact_avg(expression, places=none, over=none) -%}
     (
-        cast(sum({{ exact_decimal(expression, places) }}){{ window_clause(over) }} as double precision)
+        cast(sum({{ exact_decimal(expression, places) }}){{ window_clause(over) }} as double)
         / nullif(count({{ expression }}){{ window_clause(over) }}, 0)
     )
 {%- endmacro %}
@@ -56,7 +63,23 @@
     case
         when count({{ expression }}) > 1
             then
-                cast(count({{ expression }}) * sum({{ x }} * {{ x }}) - sum({{ x }}) * sum({{ x }}) as double precision)
+                cast(count({{ expression }}) * sum({{ x }} * {{ x }}) - sum({{ x }}) * sum({{ x }}) as double)
+                / (count({{ expression }}) * (count({{ expression }}) - 1))
+    end
+{%- endmacro %}
+
+{% macro spark__exact_var_samp(expression, places) -%}
+    {%- set places = var('exact_decimal_places') if places is none else places | int -%}
+    {%- if places == 0 -%}
+        {%- set x = exact_decimal(expression, 0) -%}
+    {%- else -%}
+        {%- set x = 'cast(' ~ exact_decimal(expression, places) ~ ' * ' ~ 10 ** places ~ ' as decimal(38, 0))' -%}
+    {%- endif -%}
+    case
+        when count({{ expression }}) > 1
+            then
+                cast(count({{ expression }}) * sum({{ x }} * {{ x }}) - sum({{ x }}) * sum({{ x }}) as double)
+                {% if places > 0 %}/ 1e{{ 2 * places }}{% endif %}
                 / (count({{ expression }}) * (count({{ expression }}) - 1))
     end
 {%- endmacro %}

@@ -6,3 +6,8 @@
 {% macro default__string_list(column) -%}
     {{ dbt.listagg('distinct ' ~ column, "', '", 'order by ' ~ column) }}
 {%- endmacro %}
+
+{#- dbt-spark's listagg takes no order: the sorted set of distinct values, joined. -#}
+{% macro spark__string_list(column) -%}
+    array_join(array_sort(collect_set({{ column }})), ', ')
+{%- endmacro %}

@@ -32,7 +32,7 @@ complete as (
 -- per respondent (a few hundred thousand rows), never one against millions of respondent ×
 -- characteristic pairs.
 complete_by_respondent as (
-    select respondent_number, list(characteristic_number) as complete_characteristics
+    select respondent_number, {{ value_list('characteristic_number') }} as complete_characteristics
     from {{ ref('int_respondent_characteristic_totals') }}
     where
         n_items > 1
@@ -60,7 +60,8 @@ complete_answers as (
         on
             answers.instrument_id = characteristics.instrument_id
             and answers.characteristic_id = characteristics.characteristic_id
-    where list_contains(complete_by_respondent.complete_characteristics, characteristics.characteristic_number)
+    where {{ list_contains_value(
+        'complete_by_respondent.complete_characteristics', 'characteristics.characteristic_number') }}
 ),
 
 -- sqlfluff's DuckDB dialect cannot parse GROUPING SETS (ANSI SQL): not linted from here.
@@ -90,7 +91,7 @@ total_variances as (
         wave,
         organisation_code,
         characteristic_id,
-        cast(null as varchar) as item_id,
+        cast(null as string) as item_id,
         {{ exact_var_samp('score_total', places=0) }} as variance,
         max(n_items) as n_items,
         count(*) as n_respondents

@@ -54,6 +54,6 @@ select
         when n_source_codes = 1 then single_value
         when not is_poolable then null
         when denominator is null then numerator
-        else cast(numerator as double precision) / nullif(cast(denominator as double precision), 0)
+        else cast(numerator as double) / nullif(cast(denominator as double), 0)
     end as value
 from rolled

@@ -25,6 +25,9 @@
 {{ config(materialized='table') }}
 {%- set decimals = 6 %}
 {%- set segment = 'entity_type, entity_id, metric_id, segment_start' %}
+{#- The named window `series_order` spelt out where a frame is added to it: Spark cannot
+    extend a named window. #}
+{%- set series_order = 'partition by entity_type, entity_id, metric_id order by period_month' %}
 with series as (
     select * from {{ ref('int_system_metrics__series') }}
 ),
@@ -91,9 +94,9 @@ timeline as (
         entity_id,
         metric_id,
         change_month,
-        cast(null as double precision),
-        cast(null as double precision),
-        cast(null as double precision),
+        cast(null as double),
+        cast(null as double),
+        cast(null as double),
         0 as is_point,
         baseline_points
     from series_change_points
@@ -193,12 +196,12 @@ centred as (
         when
             in_baseline = 1
             and (
-                round(raw_moving_range, {{ decimals }})
-                < round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
+                {{ round_double('raw_moving_range', decimals) }}
+                < {{ round_double('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
                 or (
                     not moving_range_outlier_inclusive
-                    and round(raw_moving_range, {{ decimals }})
-                    = round(moving_range_outlier_multiplier * unscreened_mr_bar, {{ decimals }})
+                    and {{ round_double('raw_moving_range', decimals) }}
+                    = {{ round_double('moving_range_outlier_multiplier * unscreened_mr_bar', decimals) }}
                 )
             )
             then raw_moving_range
@@ -228,16 +231,20 @@ charted as (
 lines as (
     select
         charted.*,
-        case when has_mean = 1 then round(raw_mean, {{ decimals }}) end as spc_mean,
-        case when has_limits = 1 then round(raw_mean - limit_multiplier * mr_bar, {{ decimals }}) end as spc_lower,
-        case when has_limits = 1 then round(raw_mean + limit_multiplier * mr_bar, {{ decimals }}) end as spc_upper,
+        case when has_mean = 1 then {{ round_double('raw_mean', decimals) }} end as spc_mean,
+        case
+            when has_limits = 1 then {{ round_double('raw_mean - limit_multiplier * mr_bar', decimals) }}
+        end as spc_lower,
+        case
+            when has_limits = 1 then {{ round_double('raw_mean + limit_multiplier * mr_bar', decimals) }}
+        end as spc_upper,
         case
             when has_limits = 1
-                then round(raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }})
+                then {{ round_double('raw_mean - close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
         end as spc_lower_close,
         case
             when has_limits = 1
-                then round(raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar, {{ decimals }})
+                then {{ round_double('raw_mean + close_to_limit_fraction * limit_multiplier * mr_bar', decimals) }}
         end as spc_upper_close
     from charted
 ),
@@ -291,9 +298,9 @@ neighbours as (
         lag(has_limits) over series_order as previous_has_limits,
         lag(has_limits, 2) over series_order as second_previous_has_limits,
         lead(has_limits) over series_order as next_has_limits,
-        sum(side) over (series_order rows between 2 preceding and current row) as side_sum_3,
-        sum(close_high) over (series_order rows between 2 preceding and current row) as close_high_3,
-        sum(close_low) over (series_order rows between 2 preceding and current row) as close_low_3
+        sum(side) over ({{ series_order }} rows between 2 preceding and current row) as side_sum_3,
+        sum(close_high) over ({{ series_order }} rows between 2 preceding and current row) as close_high_3,
+        sum(close_low) over ({{ series_order }} rows between 2 preceding and current row) as close_low_3
     from sided
     window series_order as (partition by entity_type, entity_id, metric_id order by period_month)
 ),
@@ -378,25 +385,25 @@ runs as (
     select
         linked.*,
         max(case when previous_side is null or previous_side <> side then series_point_number end) over (
-            series_order rows between unbounded preceding and current row
+            {{ series_order }} rows between unbounded preceding and current row
         ) as side_run_first,
         min(case when next_side is null or next_side <> side then series_point_number end) over (
-            series_order rows between current row and unbounded following
+            {{ series_order }} rows between current row and unbounded following
         ) as side_run_last,
-        max(high_window) over (series_order rows between current row and 2 following) as high_window_nearby,
-        max(low_window) over (series_order rows between current row and 2 following) as low_window_nearby,
+        max(high_window) over ({{ series_order }} rows between current row and 2 following) as high_window_nearby,
+        max(low_window) over ({{ series_order }} rows between current row and 2 following) as low_window_nearby,
         max(
             case when previous_direction is null or previous_direction <> direction then series_point_number end
-        ) over (series_order rows between unbounded preceding and current row) as direction_run_first,
+        ) over ({{ series_order }} rows between unbounded preceding and current row) as direction_run_first,
         min(case when next_direction is null or next_direction <> direction then series_point_number end) over (
-            series_order rows between current row and unbounded following
+            {{ series_order }} rows between current row and unbounded following
         ) as direction_run_last,
         min(
             case when direction = 1 and (next_direction is null or next_direction <> 1) then series_point_number end
-        ) over (series_order rows between 1 following and unbounded following) as up_run_end_after,
+        ) over ({{ series_order }} rows between 1 following and unbounded following) as up_run_end_after,
         min(
             case when direction = -1 and (next_direction is null or next_direction <> -1) then series_point_number end
-        ) over (series_order rows between 1 following and unbounded following) as down_run_end_after
+        ) over ({{ series_order }} rows between 1 following and unbounded following) as down_run_end_after
     from linked
     window series_order as (partition by entity_type, entity_id, metric_id order by period_month)
 ),
@@ -497,7 +504,7 @@ charted_points as (
         spc_upper,
         spc_lower_close,
         spc_upper_close,
-        round(raw_moving_range, {{ decimals }}) as moving_range,
+        {{ round_double('raw_moving_range', decimals) }} as moving_range,
         -- A point with rules on both sides (e.g. the turning point between a trend up and a
         -- trend down) takes conflicting_signals: improvement, concern, or the side of its
         -- first rule.
@@ -549,43 +556,43 @@ gaps as (
 )
 
 select
-    cast(entity_type as varchar) as entity_type,
-    cast(entity_id as varchar) as entity_id,
-    cast(metric_id as varchar) as metric_id,
+    cast(entity_type as string) as entity_type,
+    cast(entity_id as string) as entity_id,
+    cast(metric_id as string) as metric_id,
     cast(period_month as date) as period_month,
-    cast(numerator as double precision) as numerator,
-    cast(denominator as double precision) as denominator,
-    cast(value as double precision) as value,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    cast(value as double) as value,
     cast(segment_start as date) as segment_start,
     cast(spc_points as integer) as spc_points,
-    cast(spc_mean as double precision) as spc_mean,
-    cast(spc_lower as double precision) as spc_lower,
-    cast(spc_upper as double precision) as spc_upper,
-    cast(spc_lower_close as double precision) as spc_lower_close,
-    cast(spc_upper_close as double precision) as spc_upper_close,
-    cast(moving_range as double precision) as moving_range,
-    cast(spc_signal as varchar) as spc_signal,
-    cast(spc_rules as varchar) as spc_rules,
-    cast(spc_assurance as varchar) as spc_assurance
+    cast(spc_mean as double) as spc_mean,
+    cast(spc_lower as double) as spc_lower,
+    cast(spc_upper as double) as spc_upper,
+    cast(spc_lower_close as double) as spc_lower_close,
+    cast(spc_upper_close as double) as spc_upper_close,
+    cast(moving_range as double) as moving_range,
+    cast(spc_signal as string) as spc_signal,
+    cast(spc_rules as string) as spc_rules,
+    cast(spc_assurance as string) as spc_assurance
 from charted_points
 union all
 select
-    cast(entity_type as varchar),
-    cast(entity_id as varchar),
-    cast(metric_id as varchar),
+    cast(entity_type as string),
+    cast(entity_id as string),
+    cast(metric_id as string),
     cast(period_month as date),
-    cast(numerator as double precision),
-    cast(denominator as double precision),
-    cast(value as double precision),
+    cast(numerator as double),
+    cast(denominator as double),
+    cast(value as double),
     cast(null as date),
     cast(null as integer),
-    cast(null as double precision),
-    cast(null as double precision),
-    cast(null as double precision),
-    cast(null as double precision),
-    cast(null as double precision),
-    cast(null as double precision),
-    cast(null as varchar),
-    cast(null as varchar),
-    cast(null as varchar)
+    cast(null as double),
+    cast(null as double),
+    cast(null as double),
+    cast(null as double),
+    cast(null as double),
+    cast(null as double),
+    cast(null as string),
+    cast(null as string),
+    cast(null as string)
 from gaps

@@ -38,7 +38,7 @@ collaboration_scores as (
         {{ exact_avg('organisation_scores.organisation_score') }} as raw_score,
         sqrt(cast({{ exact_sum(
             'coalesce(organisation_scores.respondent_variance, group_variance.all_variance)'
-            ~ ' / organisation_scores.n_respondents') }} as double precision)) / count(*) as standard_error,
+            ~ ' / organisation_scores.n_respondents') }} as double)) / count(*) as standard_error,
         sum(organisation_scores.n_respondents) as n_respondents,
         count(*) as n_organisations,
         max(
@@ -92,17 +92,18 @@ published as (
         instrument_id,
         scale_min,
         scale_max,
-        case when not is_suppressed then round(raw_score, 2) end as score,
+        case when not is_suppressed then {{ round_half_up('raw_score', 2) }} end as score,
         {{ interval_bound('raw_score', 'standard_error', 'low') }} as ci_low,
         {{ interval_bound('raw_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         n_organisations,
         {{ wilder_band('raw_score', 'scale_min', 'scale_max') }} as raw_band,
-        case when not is_suppressed and n_reportable_organisations >= 2 then round(raw_gap, 2) end as perception_gap,
-        -- Round at 12 decimals first (exact decimal arithmetic), so an alpha exactly halfway
-        -- in decimal (e.g. 0.4315, stored in binary as 0.43149999...) is published half-up.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
-            as cronbach_alpha,
+        case
+            when not is_suppressed and n_reportable_organisations >= 2 then {{ round_half_up('raw_gap', 2) }}
+        end as perception_gap,
+        -- round_half_up: the decimal value, so an alpha exactly halfway (0.4315, stored in
+        -- binary as 0.43149999...) is published half-up.
+        case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then raw_score end as unrounded_score,
         is_suppressed
     from scored
@@ -122,8 +123,11 @@ select
     cast(n_respondents as integer) as n_respondents,
     cast(n_organisations as integer) as n_organisations,
     case when not is_suppressed then raw_band end as band,
-    round(unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave), 2)
-        as score_change,
+    -- From the unrounded scores, then rounded: it can differ by 0.01 from the difference of
+    -- the two published scores.
+    {{ round_half_up(
+        'unrounded_score - lag(unrounded_score) over (partition by collaboration_id, characteristic order by wave)', 2
+    ) }} as score_change,
     perception_gap,
     cronbach_alpha,
     is_suppressed

@@ -70,15 +70,14 @@ published as (
         instrument_id,
         scale_min,
         scale_max,
-        case when not is_suppressed then round(organisation_score, 2) end as score,
+        case when not is_suppressed then {{ round_half_up('organisation_score', 2) }} end as score,
         {{ interval_bound('organisation_score', 'standard_error', 'low') }} as ci_low,
         {{ interval_bound('organisation_score', 'standard_error', 'high') }} as ci_high,
         n_respondents,
         case when not is_suppressed then {{ wilder_band('organisation_score', 'scale_min', 'scale_max') }} end as band,
-        -- Round at 12 decimals first (exact decimal arithmetic), so an alpha exactly halfway
-        -- in decimal (e.g. 0.4315, stored in binary as 0.43149999...) is published half-up.
-        case when not is_suppressed then cast(round(cast(raw_alpha as decimal(38, 12)), 3) as double) end
-            as cronbach_alpha,
+        -- round_half_up: the decimal value, so an alpha exactly halfway (0.4315, stored in
+        -- binary as 0.43149999...) is published half-up.
+        case when not is_suppressed then {{ round_half_up('raw_alpha', 3) }} end as cronbach_alpha,
         case when not is_suppressed then organisation_score end as unrounded_score,
         is_suppressed,
         suppression_reason
@@ -99,9 +98,11 @@ select
     ci_high,
     cast(n_respondents as integer) as n_respondents,
     band,
-    round(unrounded_score - lag(unrounded_score) over (
-        partition by collaboration_id, organisation_code, characteristic order by wave
-    ), 2) as score_change,
+    -- From the unrounded scores, then rounded (see collaboration_health).
+    {{ round_half_up(
+        'unrounded_score - lag(unrounded_score) over (
+            partition by collaboration_id, organisation_code, characteristic order by wave)', 2
+    ) }} as score_change,
     cronbach_alpha,
     is_suppressed,
     suppression_reason

@@ -8,9 +8,9 @@ organisations as (
 )
 
 select
-    cast(members.collaboration_id as varchar) as collaboration_id,
-    cast(members.org_code as varchar) as org_code,
-    cast(organisations.org_name as varchar) as org_name,
+    cast(members.collaboration_id as string) as collaboration_id,
+    cast(members.org_code as string) as org_code,
+    cast(organisations.org_name as string) as org_name,
     cast(members.joined_on as date) as joined_on,
     cast(members.left_on as date) as left_on,
     cast(members.left_on is null as boolean) as is_current_member

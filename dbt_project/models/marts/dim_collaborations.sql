@@ -33,16 +33,16 @@ target_lists as (
 )
 
 select
-    cast(collaborations.collaboration_id as varchar) as collaboration_id,
-    cast(collaborations.collaboration_name as varchar) as collaboration_name,
-    cast(collaborations.icb_code as varchar) as icb_code,
-    cast(icbs.icb_name as varchar) as icb_name,
-    cast(collaborations.purpose as varchar) as purpose,
-    cast(collaborations.value_kinds as varchar) as value_kinds,
-    cast(collaborations.instrument_id as varchar) as instrument_id,
+    cast(collaborations.collaboration_id as string) as collaboration_id,
+    cast(collaborations.collaboration_name as string) as collaboration_name,
+    cast(collaborations.icb_code as string) as icb_code,
+    cast(icbs.icb_name as string) as icb_name,
+    cast(collaborations.purpose as string) as purpose,
+    cast(collaborations.value_kinds as string) as value_kinds,
+    cast(collaborations.instrument_id as string) as instrument_id,
     cast(coalesce(member_counts.members_ever, 0) as integer) as members_ever,
     cast(coalesce(member_counts.members_now, 0) as integer) as members_now,
-    cast(target_lists.target_metrics as varchar) as target_metrics
+    cast(target_lists.target_metrics as string) as target_metrics
 from collaborations
 left join icbs on collaborations.icb_code = icbs.icb_code
 left join member_counts on collaborations.collaboration_id = member_counts.collaboration_id

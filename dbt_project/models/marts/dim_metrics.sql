@@ -20,15 +20,18 @@ coverage as (
 )
 
 select
-    cast(metrics.metric_id as varchar) as metric_id,
-    cast(metrics.metric_name as varchar) as metric_name,
-    cast(metrics.domain as varchar) as domain,
-    cast(metrics.unit as varchar) as unit,
-    cast(metrics.polarity as varchar) as polarity,
-    cast(metrics.description as varchar) as description,
+    cast(metrics.metric_id as string) as metric_id,
+    cast(metrics.metric_name as string) as metric_name,
+    cast(metrics.domain as string) as domain,
+    cast(metrics.unit as string) as unit,
+    cast(metrics.polarity as string) as polarity,
+    cast(metrics.description as string) as description,
     cast(metrics.target_value as double) as standard_value,
     cast(metrics.is_poolable as boolean) as is_poolable,
-    cast(coverage.sources as varchar) as sources,
+    cast(metrics.period_grain as string) as period_grain,
+    cast(metrics.observed_from_month as integer) as observed_from_month,
+    cast(metrics.observed_to_month as integer) as observed_to_month,
+    cast(coverage.sources as string) as sources,
     cast(coverage.first_period as date) as first_period,
     cast(coverage.last_period as date) as last_period
 from metrics

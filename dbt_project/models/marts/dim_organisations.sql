@@ -23,16 +23,16 @@ regions as (
 )
 
 select
-    cast(codes.org_code as varchar) as org_code,
-    cast(organisations.org_name as varchar) as org_name,
-    cast(organisations.region_code as varchar) as region_code,
-    cast(regions.region_name as varchar) as region_name,
-    cast(organisations.icb_code as varchar) as icb_code,
-    cast(icbs.icb_name as varchar) as icb_name,
+    cast(codes.org_code as string) as org_code,
+    cast(organisations.org_name as string) as org_name,
+    cast(organisations.region_code as string) as region_code,
+    cast(regions.region_name as string) as region_name,
+    cast(organisations.icb_code as string) as icb_code,
+    cast(icbs.icb_name as string) as icb_name,
     cast(organisations.opened_on as date) as opened_on,
     cast(organisations.closed_on as date) as closed_on,
-    cast(coalesce(successors.reporting_code, codes.org_code) as varchar) as reporting_code,
-    cast(successors.successor_codes as varchar) as successor_codes,
+    cast(coalesce(successors.reporting_code, codes.org_code) as string) as reporting_code,
+    cast(successors.successor_codes as string) as successor_codes,
     cast(successors.succeeded_on as date) as succeeded_on,
     cast(coalesce(successors.is_split, false) as boolean) as is_split
 from codes

@@ -11,7 +11,7 @@ respondents as (
 )
 
 select
-    cast(waves.collaboration_id as varchar) as collaboration_id,
+    cast(waves.collaboration_id as string) as collaboration_id,
     cast(waves.wave as integer) as wave,
     cast(waves.fieldwork_start as date) as fieldwork_start,
     cast(waves.fieldwork_end as date) as fieldwork_end,

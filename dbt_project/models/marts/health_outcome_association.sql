@@ -1,7 +1,9 @@
 -- Association between collaboration health and the later movement of each outcome metric:
 -- one row per characteristic × metric, over the pairs (collaboration-waves) that have both
 -- a health score (the wave's group not suppressed) and a directed change (follow-up minus
--- baseline, signed so that positive is the way the collaboration wants it to move).
+-- baseline, signed so that positive is the way the collaboration wants it to move). The
+-- partner network's measures (collaboration_network, through outcome_linked_collaboration)
+-- are rows too, `measure_kind` 'network', under the same rules.
 --
 -- Spearman's rho = Pearson correlation of average ranks, ties sharing the mean of the
 -- positions they span (macros average_rank, rank_correlation). It and its interval are
@@ -15,10 +17,10 @@
 -- copy (drawn twice = its pairs twice). Ranks are recomputed within each resample; a
 -- resample where either variable is constant has no rho and is left out; the interval is
 -- the 2.5th and 97.5th percentile (percentile_cont) of the other resamples' rhos. Draw d
--- of resample b is collaboration number random_index(hash(seed, characteristic, metric),
--- b, d) (macros stable_hash, random_index; seed var('association_bootstrap_seed')), so a
--- rebuild gives identical numbers. Resample numbers come from a digits cross join (macro
--- integers): no recursion.
+-- of resample b is collaboration number random_index(stable_hash(seed, characteristic,
+-- metric), b, d) (macros/random_index.sql; seed var('association_bootstrap_seed')): integer
+-- arithmetic spelt out in SQL, so a rebuild, on DuckDB or Spark, gives identical numbers.
+-- Resample numbers come from a digits cross join (macro integers): no recursion.
 --
 -- Speed (~50 collaborations × 3 waves × 200 characteristic-metrics, 1000 resamples: ~27M
 -- resampled rows, two window sorts; 11-13 s on the 2-core development machine): the
@@ -29,13 +31,64 @@
 {%- set resamples = var('association_bootstrap_resamples') | int %}
 {%- set seed = var('association_bootstrap_seed') | int %}
 {%- set decimals = 4 %}
-with linked as (
-    select * from {{ ref('outcome_linked_collaboration_by_characteristic') }}
+{#- Network measures (issue 20) beside the characteristics: column of outcome_linked_collaboration, name. -#}
+{%- set network_measures = [
+    ('network_density', 'Network density'),
+    ('network_reciprocity', 'Network reciprocity'),
+    ('network_degree_centralisation', 'Network degree centralisation'),
+    ('network_mean_trust', 'Network mean trust'),
+    ('network_mean_value', 'Network mean value'),
+] %}
+with characteristic_pairs as (
+    select
+        collaboration_id,
+        wave,
+        characteristic,
+        characteristic_name,
+        metric_id,
+        period_grain,
+        health_score,
+        directed_change,
+        'characteristic' as measure_kind
+    from {{ ref('outcome_linked_collaboration_by_characteristic') }}
+),
+
+-- Each network measure enters as a further "characteristic": its value at the wave in place
+-- of a health score, the same directed change (left out when provisional, as above), the
+-- same rules after.
+network_pairs as (
+    {%- for column, name in network_measures %}
+        select
+            collaboration_id,
+            wave,
+            '{{ column }}' as characteristic,
+            '{{ name }}' as characteristic_name,
+            metric_id,
+            period_grain,
+            {{ column }} as health_score,
+            case when not is_provisional then directed_change end as directed_change,
+            'network' as measure_kind
+        from {{ ref('outcome_linked_collaboration') }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+linked as (
+    select * from characteristic_pairs
+    union all
+    select * from network_pairs
 ),
 
 -- Every characteristic × metric of the input gets a row, even one without pairs.
 association_keys as (
-    select characteristic, metric_id, max(characteristic_name) as characteristic_name
+    select
+        characteristic,
+        metric_id,
+        max(characteristic_name) as characteristic_name,
+        max(period_grain) as period_grain,
+        max(measure_kind) as measure_kind
     from linked
     group by characteristic, metric_id
 ),
@@ -189,7 +242,9 @@ published as (
     select
         association_keys.characteristic,
         association_keys.characteristic_name,
+        association_keys.measure_kind,
         association_keys.metric_id,
+        association_keys.period_grain,
         coalesce(estimates.n_pairs, 0) as n_pairs,
         coalesce(estimates.n_collaborations, 0) as n_collaborations,
         estimates.rank_correlation,
@@ -209,20 +264,36 @@ published as (
 )
 
 select
-    cast(characteristic as varchar) as characteristic,
-    cast(characteristic_name as varchar) as characteristic_name,
-    cast(metric_id as varchar) as metric_id,
+    cast(characteristic as string) as characteristic,
+    cast(characteristic_name as string) as characteristic_name,
+    cast(metric_id as string) as metric_id,
+    cast(period_grain as string) as period_grain,
     cast(n_pairs as integer) as n_pairs,
     cast(n_collaborations as integer) as n_collaborations,
-    cast(case when is_reportable then round(rank_correlation, {{ decimals }}) end as double) as rank_correlation,
-    cast(case when is_reportable then round(ci_low, {{ decimals }}) end as double) as ci_low,
-    cast(case when is_reportable then round(ci_high, {{ decimals }}) end as double) as ci_high,
+    case when is_reportable then {{ round_half_up('rank_correlation', decimals) }} end as rank_correlation,
+    case when is_reportable then {{ round_half_up('ci_low', decimals) }} end as ci_low,
+    case when is_reportable then {{ round_half_up('ci_high', decimals) }} end as ci_high,
     cast(bootstrap_resamples as integer) as bootstrap_resamples,
     is_reportable,
     cast(
+        case
+            when is_reportable then null
+            when n_collaborations = 0
+                then
+                    'No collaboration has both a health score and a firm (not provisional) before/after '
+                    || 'comparison of this metric yet.'
+            else
+                'Only ' || cast(n_collaborations as {{ dbt.type_string() }}) || ' collaboration'
+                || case when n_collaborations = 1 then ' has' else 's have' end
+                || ' a firm before/after comparison beside a health score; '
+                || cast({{ min_collaborations }} as {{ dbt.type_string() }}) || ' are needed.'
+        end as string
+    ) as not_reportable_reason,
+    cast(
         'Spearman rank correlation: an association across collaborations, not an effect of health on the outcome'
-        as varchar
-    ) as measure
+        as string
+    ) as measure,
+    cast(measure_kind as string) as measure_kind
 from published
 -- In grain order, so the table's rows are stored in the same order on every build.
 order by characteristic, metric_id

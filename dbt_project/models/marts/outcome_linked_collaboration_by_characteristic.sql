@@ -14,6 +14,7 @@ select
     health.characteristic,
     health.characteristic_name,
     outcome_windows.metric_id,
+    outcome_windows.period_grain,
     outcome_windows.direction,
     health.score as health_score,
     health.band,
@@ -27,7 +28,10 @@ select
     -- Too short a window is not compared across collaborations.
     case when not outcome_windows.is_provisional then outcome_windows.directed_change end as directed_change,
     outcome_windows.is_improvement,
-    outcome_windows.is_provisional
+    outcome_windows.is_provisional,
+    outcome_windows.organisations_compared,
+    outcome_windows.coverage_changed,
+    outcome_windows.comparison_note
 from outcome_windows
 inner join health
     on

@@ -5,7 +5,15 @@ with points as (
 ),
 
 series as (
-    select entity_type, entity_id, metric_id, period_month, period_grain, n_organisations
+    select
+        entity_type,
+        entity_id,
+        metric_id,
+        period_month,
+        period_grain,
+        n_organisations,
+        n_organisations_not_reporting,
+        organisations_not_reporting
     from {{ ref('int_system_metrics__series') }}
 ),
 
@@ -39,16 +47,18 @@ names as (
 )
 
 select
-    cast(points.entity_type as varchar) as entity_type,
-    cast(points.entity_id as varchar) as entity_id,
-    cast(names.entity_name as varchar) as entity_name,
+    cast(points.entity_type as string) as entity_type,
+    cast(points.entity_id as string) as entity_id,
+    cast(names.entity_name as string) as entity_name,
     cast(points.period_month as date) as period_month,
-    cast(series.period_grain as varchar) as period_grain,
-    cast(points.metric_id as varchar) as metric_id,
+    cast(series.period_grain as string) as period_grain,
+    cast(points.metric_id as string) as metric_id,
     cast(points.numerator as double) as numerator,
     cast(points.denominator as double) as denominator,
     cast(points.value as double) as value,
     cast(series.n_organisations as integer) as n_organisations,
+    series.n_organisations_not_reporting > 0 as coverage_dropped,
+    cast(series.organisations_not_reporting as string) as organisations_not_reporting,
     cast(points.segment_start as date) as spc_segment_start,
     cast(points.spc_points as integer) as spc_points,
     cast(points.spc_mean as double) as spc_mean,
@@ -56,9 +66,9 @@ select
     cast(points.spc_upper as double) as spc_upper,
     cast(points.spc_lower_close as double) as spc_lower_close,
     cast(points.spc_upper_close as double) as spc_upper_close,
-    cast(points.spc_signal as varchar) as spc_signal,
-    cast(points.spc_rules as varchar) as spc_rules,
-    cast(points.spc_assurance as varchar) as spc_assurance
+    cast(points.spc_signal as string) as spc_signal,
+    cast(points.spc_rules as string) as spc_rules,
+    cast(points.spc_assurance as string) as spc_assurance
 from points
 inner join series
     on

@@ -9,7 +9,7 @@ select
     cast(moving_range_outlier_inclusive as boolean) as moving_range_outlier_inclusive,
     cast(baseline_points as integer) as baseline_points,
     cast(two_of_three_counts_points_beyond_limits as boolean) as two_of_three_counts_points_beyond_limits,
-    cast(conflicting_signals as varchar) as conflicting_signals,
-    cast(rules_cross_recalculation as varchar) as rules_cross_recalculation,
+    cast(conflicting_signals as string) as conflicting_signals,
+    cast(rules_cross_recalculation as string) as rules_cross_recalculation,
     cast(show_mean_below_minimum_points as boolean) as show_mean_below_minimum_points
 from {{ source('clean', 'spc_settings') }}

@@ -1,4 +1,4 @@
 select
-    cast(region_code as varchar) as region_code,
-    cast(region_name as varchar) as region_name
+    cast(region_code as string) as region_code,
+    cast(region_name as string) as region_name
 from {{ source('clean', 'regions') }}

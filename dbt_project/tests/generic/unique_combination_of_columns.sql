@@ -5,7 +5,8 @@
     rows are first grouped by one 64-bit hash of the combination; only combinations whose
     hash occurs more than once (true duplicates, or a rare hash collision) are then grouped
     by their values. The failing rows are exactly those of the plain
-    `group by ... having count(*) > 1`. -#}
+    `group by ... having count(*) > 1`, on every engine: Spark's hash() is 32-bit, so it
+    only lets more combinations through to the second grouping. -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
 {%- set columns = combination_of_columns | join(', ') -%}
 with repeated_hashes as (
