@@ -296,6 +296,23 @@ def test_which_corpus_files_are_plain(fast_files):
     }
 
 
+def test_every_sample_file_is_plain_and_reads(fast_files, diagnostic_reader):
+    """The equivalence above is no accident of both paths failing: every sample CSV (the
+    diagnostic exports, partner ratings included, and the NHS publications) takes the fast
+    path and reads without error, exports into respondents and answers."""
+    for path in SAMPLE_FILES:
+        assert not isinstance(outcome(lambda path=path: read_text_table(path)), tuple), path.name
+    assert sorted(fast_files) == sorted(p.name for p in SAMPLE_FILES)
+    exports = sorted((PROJECT_ROOT / "sample_data" / "diagnostic_exports").glob("*.csv"))
+    assert len(exports) >= 30
+    for path in exports:
+        result = diagnostic_reader(path)
+        assert result.rows_read > 0, path.name
+        assert result.tables["raw.diagnostic_rows"].height == result.rows_read
+        answers = "diagnostic_partner_ratings" if path.stem.endswith("_partners") else "diagnostic_answers"
+        assert result.tables[answers].height > 0, path.name
+
+
 # --- Large files: a generated export, and the RTT extract in its zip -----------------------------
 
 
