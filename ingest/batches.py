@@ -1,7 +1,8 @@
 """Reading a publication in batches of rows: a CSV (alone or inside a zip) or an XLSX sheet.
 
 A CSV is streamed: it is never held whole in memory (the RTT full extract is 81 MB of
-text inside a 3.5 MB zip). Each batch is a `TextTable` (every cell as text, spreadsheet
+text inside a 3.5 MB zip). A plain CSV (`ingest.plain_csv`) is parsed by polars, any
+other by Python's csv module. Each batch is a `TextTable` (every cell as text, spreadsheet
 row numbers, each record's shape) as `ingest.files` makes for a whole file, so a reader
 applies the same rules to each batch.
 """
@@ -20,7 +21,7 @@ from typing import IO
 
 import polars as pl
 
-from ingest.files import InputFileError, TextTable, _read_records, read_text_xlsx
+from ingest.files import InputFileError, TextTable, _read_records, plain_tables, read_text_xlsx
 
 #: Rows per batch: about 25 MB of Python strings for a 120-column file.
 BATCH_ROWS = 20_000
@@ -87,6 +88,10 @@ def _encoding(open_bytes: Callable[[], IO[bytes]], name: str) -> str:
 def _csv_batches(path: Path, open_bytes: Callable[[], IO[bytes]], batch_rows: int) -> Iterator[TextTable]:
     name = path.name
     encoding = _encoding(open_bytes, name)
+    tables = plain_tables(path, open_bytes, encoding, batch_rows=batch_rows)
+    if tables is not None:  # the common case: polars parses (ingest.plain_csv)
+        yield from tables
+        return
     with open_bytes() as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         # strict: an unclosed quote at the end of the file is an error, not a silent merge.

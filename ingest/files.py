@@ -22,10 +22,13 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 
 import polars as pl
+
+from ingest import plain_csv
 
 #: Row numbers we report are spreadsheet-style: the header is row 1, the first data row is 2.
 FIRST_DATA_ROW = 2
@@ -276,11 +279,30 @@ class _Blocks:
                 "extra_fields": pl.Boolean,
                 "swallowed_rows": pl.Boolean,
             },
-        ).with_columns(pl.col(names).replace("", None))
+        )
+        self._append(frame)
+
+    def add_plain(self, columns: pl.DataFrame) -> None:
+        """Records of a plain file (`ingest.plain_csv`) as polars read them: text columns
+        `c{position}` (at least the kept ones); each record has the header's width and no
+        line break in any cell."""
+        start = FIRST_DATA_ROW + self.count
+        frame = columns.select(
+            pl.int_range(start, start + columns.height, dtype=pl.Int64).alias("source_row"),
+            *[pl.col(f"c{p}") for p in self.keep],
+            pl.lit(self.width, dtype=pl.Int64).alias("n_fields"),
+            pl.lit(False).alias("extra_fields"),
+            pl.lit(False).alias("swallowed_rows"),
+        )
+        self._append(frame)
+
+    def _append(self, frame: pl.DataFrame) -> None:
+        """A block's frame: empty cells null, answers categorical."""
+        frame = frame.with_columns(pl.col([f"c{p}" for p in self.keep]).replace("", None))
         if self.categorical:
             frame = frame.with_columns(pl.col(sorted(self.categorical)).cast(pl.Categorical))
         self.frames.append(frame)
-        self.count += len(records)
+        self.count += frame.height
 
     def table(self, encoding: str) -> TextTable:
         if not self.frames:
@@ -290,21 +312,27 @@ class _Blocks:
         return TextTable(path=self.path, encoding=encoding, headers=self.headers, rows=rows, delimiter=self.delimiter)
 
 
+def _headers(path: Path, header: list | None) -> list[str]:
+    """The header row's cells, or `InputFileError` when there is none."""
+    if header is None or not any((cell or "").strip() for cell in header):
+        raise InputFileError(f"{path.name}: the file is empty (no header row)")
+    return [cell or "" for cell in header]
+
+
+def _blocks(path: Path, headers: list[str], preview: list[list[str]], keep: Keep | None, delimiter: str) -> _Blocks:
+    """The block builder keeping the columns `keep` chooses, seeing the header row and
+    the `preview` records after it."""
+    selection = keep(headers, preview) if keep else ColumnSelection(keep=list(range(len(headers))))
+    return _Blocks(path, headers, selection, delimiter)
+
+
 def _read_records(
     path: Path, records: Iterator[list], encoding: str, keep: Keep | None, delimiter: str = ","
 ) -> TextTable:
     """The header row, then the data records a block at a time, into a `TextTable`."""
-    header = next(records, None)
-    if header is None or not any((cell or "").strip() for cell in header):
-        raise InputFileError(f"{path.name}: the file is empty (no header row)")
-    headers = [cell or "" for cell in header]
-    preview = []
-    for record in records:
-        preview.append(record)
-        if len(preview) >= PREVIEW_RECORDS:
-            break
-    selection = keep(headers, preview) if keep else ColumnSelection(keep=list(range(len(headers))))
-    blocks = _Blocks(path, headers, selection, delimiter)
+    headers = _headers(path, next(records, None))
+    preview = list(islice(records, PREVIEW_RECORDS))
+    blocks = _blocks(path, headers, preview, keep, delimiter)
     pending = preview
     for record in records:
         pending.append(record)
@@ -315,11 +343,51 @@ def _read_records(
     return blocks.table(encoding)
 
 
+def plain_tables(
+    path: Path,
+    open_bytes: plain_csv.OpenBytes,
+    encoding: str,
+    delimiter: str = ",",
+    keep: Keep | None = None,
+    batch_rows: int | None = None,
+) -> Iterator[TextTable] | None:
+    """The file read by polars' own CSV reader when it is plain (`ingest.plain_csv`), else
+    None (for the `csv` module to read): one `TextTable`, or with `batch_rows` that many
+    rows at a time (the last batch is the rest, perhaps empty), numbered through the file."""
+    if encoding not in plain_csv.ENCODINGS:
+        return None
+    width = plain_csv.plain_width(open_bytes, delimiter, encoding)
+    if width is None:
+        return None
+    header, *preview = plain_csv.first_records(open_bytes, encoding, delimiter, 1 + PREVIEW_RECORDS)
+    blocks = _blocks(path, _headers(path, header), preview, keep, delimiter)
+    frames = plain_csv.parse(open_bytes, delimiter, width, blocks.keep or [0], encoding)
+    return _plain_tables(blocks, frames, encoding, batch_rows)
+
+
+def _plain_tables(
+    blocks: _Blocks, frames: Iterator[pl.DataFrame], encoding: str, batch_rows: int | None
+) -> Iterator[TextTable]:
+    if batch_rows is None:
+        for frame in frames:
+            blocks.add_plain(frame)
+        yield blocks.table(encoding)
+        return
+    batches = 0
+    for frame in plain_csv.in_batches(frames, batch_rows):
+        blocks.add_plain(frame)
+        batches += 1
+        yield blocks.table(encoding)
+    if not batches:  # a header and no data
+        yield blocks.table(encoding)
+
+
 def read_text_csv(path: Path, keep: Keep | None = None) -> TextTable:
     """Read delimited text with all cells as text, keeping each record's field count.
 
-    Python's csv module tokenises (it reports ragged and truncated records exactly);
-    polars does the cleaning. Row numbers count records: the header is row 1.
+    A plain file (`ingest.plain_csv`: the common case) is parsed by polars; any other by
+    Python's csv module, which reports ragged and truncated records exactly. Row numbers
+    count records: the header is row 1.
     """
     path = Path(path)
     encoding = sniff_encoding(path)
@@ -328,6 +396,9 @@ def read_text_csv(path: Path, keep: Keep | None = None) -> TextTable:
         if not first_line.strip():
             raise InputFileError(f"{path.name}: the file is empty (no header row)")
         delimiter = _delimiter(first_line)
+        tables = plain_tables(path, lambda: open(path, "rb"), encoding, delimiter, keep)
+        if tables is not None:
+            return next(tables)
         handle.seek(0)
         # strict: an unclosed quote at the end of the file is an error, not a silent merge.
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
