@@ -145,7 +145,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
     )
     targets = _rows(
         db,
-        "select o.*, m.metric_name, m.unit, m.polarity, m.last_period, m.standard_value "
+        "select o.*, m.metric_name, m.unit, m.polarity, m.last_period, m.standard_value, m.domain, m.is_poolable "
         "from marts.outcome_linked_collaboration as o join marts.dim_metrics as m using (metric_id) "
         "where o.collaboration_id = ? order by o.metric_id, o.wave",
         [cid],
@@ -162,6 +162,10 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         # The months around the waves: six before the first baseline to six after the last follow-up.
         first_month = min((w["baseline_start"] for w in waves), default=dt.date(1900, 1, 1))
         last_month = max((w["followup_end_month"] for w in waves), default=dt.date(2999, 1, 1))
+        yearly = now.get("period_grain") == "year"
+        if yearly:  # a yearly measure's windows are its own years, not the waves' months
+            first_month = min([first_month] + [t["baseline_start"] for t in targets if t["metric_id"] == metric_id])
+            last_month = max([last_month] + [t["followup_start"] for t in targets if t["metric_id"] == metric_id])
         optional = "".join(f", {column}" for column in coverage_columns)
         series = _rows(
             db,
@@ -194,7 +198,9 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
                 for r in series
                 if latest_window["followup_start"] <= r["period_month"] <= latest_window["followup_end_month"]
             ]
-            if latest_window
+            if latest_window and not yearly
+            else [r for r in series if r["period_month"] >= now["followup_start"]]
+            if yearly
             else []
         )
         chart["coverage_flags"] = {
@@ -217,12 +223,15 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         target_words = f"; {target_label} {_format(target, now['unit'])} drawn as a line" if target is not None else ""
         description = (
             f"SPC chart of {now['metric_name']} for {collaboration['collaboration_name']}, "
-            f"{series[0]['period_month']:%B %Y} to {last['period_month']:%B %Y}, {len(series)} months, {limits}; "
+            f"{series[0]['period_month']:%B %Y} to {last['period_month']:%B %Y}, {len(series)} "
+            f"{'yearly points' if yearly else 'months'}, {limits}; "
             f"latest value {_format(last['value'], now['unit'])}; "
             f"{len(signals)} special-cause points{target_words}; diagnostic waves shaded."
         )
         verdict = now["spc_signal_since_wave"] if now["wave"] == latest else None
         since_wave = spc_reading.chart_sentence(now["metric_name"], latest, series, after, verdict)
+        if yearly and verdict is None and now["spc_note"]:
+            since_wave = now["spc_note"]  # says why a yearly measure has no verdict (too few years, not yet published)
         chart.update(
             svg=spc_chart(
                 points,
@@ -287,6 +296,11 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
         "association": association,
         "association_metrics": sorted({(a["metric_id"], a["metric_name"]) for a in association}),
     }
+    context["data_warnings"] = (
+        _rows(db, "select metric_id, message from marts.data_warnings where collaboration_id = ? order by 1, 2", [cid])
+        if "message" in _columns(db, "marts.data_warnings")
+        else []
+    )
     context["networks"] = network.wave_networks(db, cid, waves)
     context["headline"] = headline.statements(context)
     context["warnings"] = headline.warnings(context)

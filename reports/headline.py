@@ -19,7 +19,8 @@ linking to the section that supports it:
    after the latest wave (spc_signal_since_wave); measures with special cause are named.
 5. Data warnings (#warnings): the latest wave withheld; characteristics withheld;
    organisations whose own scores are withheld (perception gap); a provisional window (fewer
-   than 3 months); membership changed (a like-for-like comparison on fewer organisations);
+   than 3 months, or a yearly measure's follow-up year unpublished); membership changed (a
+   like-for-like comparison on fewer organisations); marts.data_warnings' messages;
    and any flag in OPTIONAL_WARNING_COLUMNS the warehouse publishes (a member that stopped
    reporting): a column of that name in outcome_linked_collaboration (or system_metrics,
    for the months charted) that is true or non-zero raises the warning. Nothing else is
@@ -152,13 +153,14 @@ def warnings(context: dict) -> list[dict]:
     for t in context["latest_targets"]:
         name = t["metric_name"]
         if t["is_provisional"]:
+            why = (
+                f"the {t['followup_start'].year} figures, the first after wave {wave}, are not yet published"
+                if t.get("period_grain") == "year"
+                else f"{t['baseline_months']} months before wave {wave}, {t['followup_months']} after; "
+                "fewer than 3 in a window"
+            )
             found.append(
-                {
-                    "kind": "provisional",
-                    "href": "#targets",
-                    "text": f"{name}: provisional comparison ({t['baseline_months']} months before wave {wave}, "
-                    f"{t['followup_months']} after; fewer than 3 in a window).",
-                }
+                {"kind": "provisional", "href": "#targets", "text": f"{name}: provisional comparison ({why})."}
             )
         if t["membership_changed"]:
             found.append(
@@ -173,22 +175,32 @@ def warnings(context: dict) -> list[dict]:
             value = t.get(column)
             if _flagged(value):
                 detail = "" if isinstance(value, bool) else f" ({column.replace('_', ' ')}: {value})"
+                never = t.get("coverage_changed") is False  # left out for having no figures at all, not for stopping
                 found.append(
                     {
-                        "kind": "not_reporting",
+                        "kind": "not_compared" if never else "not_reporting",
                         "href": "#targets",
-                        "text": f"{name}: a member organisation stopped reporting in the months compared around "
+                        "metric": t["metric_id"],
+                        "text": f"{name}: compared without a member organisation that has no figures in the periods "
+                        f"compared around wave {wave}{detail}."
+                        if never
+                        else f"{name}: a member organisation stopped reporting in the periods compared around "
                         f"wave {wave}{detail}.",
                     }
                 )
+                break  # one warning per measure, however many flags say so
+    for row in context.get("data_warnings", []):  # marts.data_warnings: who, since when, what to do
+        found.append({"kind": "not_reporting", "href": "#targets", "metric": row["metric_id"], "text": row["message"]})
     for chart in context.get("charts", []):
         for column, months in chart.get("coverage_flags", {}).items():
             found.append(
                 {
                     "kind": "not_reporting",
                     "href": f"#{chart['anchor']}",
+                    "metric": chart["metric"].get("metric_id"),
                     "text": f"{chart['metric']['metric_name']}: a member organisation did not report in "
-                    f"{months} month{'s' if months > 1 else ''} charted ({column.replace('_', ' ')}).",
+                    f"{months} {'year' if chart['metric'].get('period_grain') == 'year' else 'month'}"
+                    f"{'s' if months > 1 else ''} charted ({column.replace('_', ' ')}).",
                 }
             )
     return found
@@ -198,12 +210,13 @@ def summary(found: list[dict], wave: int | None) -> str:
     """The data warnings in one sentence: suppression as it is, the rest counted by kind."""
     parts = [w["text"].rstrip(".") for w in found if w["kind"] == "suppressed"]
     kinds = {
-        "provisional": "provisional comparison (fewer than 3 months in a window) for {n} {measures}",
+        "provisional": "provisional comparison (too few months, or the follow-up year not yet published) for {n} {measures}",
         "membership": "membership changed around wave {wave}: {n} {measures} compared like for like",
         "not_reporting": "a member organisation stopped reporting: {n} {measures}",
+        "not_compared": "compared without a member organisation that has no figures: {n} {measures}",
     }
     for kind, words in kinds.items():
-        n = sum(w["kind"] == kind for w in found)
+        n = len({w.get("metric", i) for i, w in enumerate(found) if w["kind"] == kind})  # measures, not lines
         if n:
             parts.append(words.format(n=n, measures=_plural(n, "measure"), wave=wave))
     return "; ".join(parts)
@@ -292,6 +305,12 @@ def statements(context: dict) -> list[dict]:
             moved += " (not: " + _names([t["metric_name"] for t in goals["not_moved"]]) + ")"
         if goals["unknown"]:
             moved += " (too soon to tell: " + _names([t["metric_name"] for t in goals["unknown"]]) + ")"
+        experience = [t for t in context["latest_targets"] if str(t.get("domain")).endswith("_experience")]
+        if experience:
+            moved += (
+                f"; experience {_plural(len(experience), 'measure')}: {sum(t['is_improvement'] is True for t in experience)}"
+                f" of {len(experience)} moved the wanted way"
+            )
         parts.append(moved)
         out.append(
             {

@@ -315,3 +315,51 @@ def test_value_axis_includes_a_target_above_the_data():
     assert low < 0.80 and high > 0.95
     low, high = y_limits(points, 0.50)
     assert low < 0.50 and high > 0.90
+
+
+def test_yearly_experience_measures_read_in_years_and_each_measure_warns_once():
+    """Issue 22 and 13 on the page: a yearly Staff Survey target awaiting its follow-up year is
+    provisional for that reason (not "fewer than 3 months"); the headline counts experience
+    measures; a measure flagged by two columns and by marts.data_warnings is one measure in
+    the summary, and a member with no figures at all is not said to have stopped reporting."""
+    burnout = target(
+        "staff_burnout",
+        domain="staff_experience",
+        period_grain="year",
+        is_provisional=True,
+        is_improvement=None,
+        followup_start=dt.date(2025, 1, 1),
+        spc_signal_since_wave=None,
+    )
+    care = target("recommend_care", domain="patient_experience", period_grain="year", is_improvement=True)
+    admissions = target("admissions", is_improvement=False, organisations_not_reporting="RAP", coverage_changed=True)
+    shmi = target("shmi", period_grain="year", organisations_not_reporting="RCU", coverage_changed=False)
+    context = page_context(
+        scorecard=[scorecard_row("Trust", 3.5)],
+        latest_targets=[burnout, care, admissions, shmi],
+        data_warnings=[
+            {
+                "metric_id": "admissions",
+                "message": "RAP has not reported admissions since December 2024: merged? add a successor "
+                "(or end its membership of c); admissions is published to June 2025.",
+            }
+        ],
+    )
+    found = headline.warnings(context)
+    texts = [w["text"] for w in found]
+    assert texts == [
+        "Staff burnout: provisional comparison (the 2025 figures, the first after wave 3, are not yet published).",
+        "Admissions: a member organisation stopped reporting in the periods compared around wave 3 "
+        "(organisations not reporting: RAP).",
+        "Shmi: compared without a member organisation that has no figures in the periods compared around wave 3 "
+        "(organisations not reporting: RCU).",
+        "RAP has not reported admissions since December 2024: merged? add a successor (or end its membership of c); "
+        "admissions is published to June 2025.",
+    ]
+    assert headline.summary(found, 3) == (
+        "provisional comparison (too few months, or the follow-up year not yet published) for 1 measure; "
+        "a member organisation stopped reporting: 1 measure; "
+        "compared without a member organisation that has no figures: 1 measure"
+    )
+    said = by_key(headline.statements(context))
+    assert said["targets"]["text"].endswith("; experience measures: 1 of 2 moved the wanted way.")

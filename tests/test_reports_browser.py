@@ -480,3 +480,25 @@ def test_network_diagrams_draw_only_published_ties(sample_reports, marts, browse
     browser.save_screenshot(str(shot))
     browser.set_window_size(1280, 1800)
     assert shot.stat().st_size > 20_000
+
+
+def test_yearly_experience_targets_read_in_years(sample_reports, marts):
+    """Issue 22 on the page: nel_uec's burnout target (Staff Survey, yearly) shows its years,
+    its chart reaches back to the 2023 baseline, and says why there is no verdict; SHMI (no
+    counts) says why it has no collaboration chart rather than 'No data'."""
+    baseline, followup = rows(
+        marts,
+        "select baseline_value, followup_value from marts.outcome_linked_collaboration "
+        "where collaboration_id = 'nel_uec' and wave = 2 and metric_id = 'staff_burnout'",
+    )[0]
+    assert baseline is not None and followup is None  # the 2025 survey is not yet published
+    text = page(sample_reports, "nel_uec").read_text(encoding="utf-8")
+    row = text[text.index('<tr data-metric="staff_burnout">') :].split("</tr>")[0]
+    assert "(2023)" in row and "(2025: not yet published)" in row and " mo)" not in row
+    figure = text[text.index('<figure id="measure-staff_burnout"') :].split("</figure>")[0]
+    assert "January 2023 to January 2024, 2 yearly points" in figure
+    assert "No SPC verdict yet: the follow-up period is not published." in figure
+    assert "provisional comparison (the 2025 figures, the first after wave 2, are not yet published)" in text
+    shmi = page(sample_reports, "syb_uec").read_text(encoding="utf-8")
+    shmi = shmi[shmi.index('<figure id="measure-shmi"') :].split("</figure>")[0]
+    assert "published without counts" in shmi and "No data for this measure" not in shmi
