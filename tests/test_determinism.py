@@ -177,4 +177,16 @@ def test_the_sample_built_with_one_and_two_duckdb_threads_publishes_identical_ta
             "and metric_id like 'staff_%' and numerator <> round(numerator)"
         ).fetchone()[0]
         shmi = db.execute("select count(*) from marts.system_metrics where metric_id like 'shmi%'").fetchone()[0]
+        # The demo's experience targets (issue 22) are linked: yearly windows with a firm
+        # before/after comparison, and the association holds yearly measures.
+        firm_yearly = db.execute(
+            "select count(distinct metric_id), count(*) from marts.outcome_linked_collaboration "
+            "where period_grain = 'year' and not is_provisional "
+            "and baseline_value is not null and followup_value is not null"
+        ).fetchone()
+        yearly_associations = db.execute(
+            "select count(*) from marts.health_outcome_association where period_grain = 'year' and is_reportable"
+        ).fetchone()[0]
     assert pooled_staff_survey > 100 and shmi > 100
+    assert firm_yearly[0] >= 3 and firm_yearly[1] >= 10, firm_yearly
+    assert yearly_associations > 0
