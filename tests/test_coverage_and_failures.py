@@ -170,7 +170,7 @@ def test_the_merger_is_compared_like_for_like_and_flagged(coverage_run):
             "RAP",
             True,
             False,
-            "Like for like over 1 of 2 members: left out RAP (reported 4 of 6 published periods, last September 2024).",
+            "Like for like over 1 of 2 members: left out RAP (reported 4 of 6 published periods in the windows, last September 2024).",
         )
         warnings = db.execute(
             "select collaboration_id, org_code, metric_id, last_period_reported, periods_missing from marts.data_warnings"
