@@ -26,7 +26,7 @@ setup:
 		exit 1; fi
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv  # an "externally managed" Python (PEP 668)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --inexact --python $(PYTHON)
 
 run: setup
 	$(VENV)/bin/collab-health run
@@ -38,7 +38,7 @@ test: lint
 
 # The optional engine: pyspark and dbt-spark[session] (the lock's 'spark' group, ~500 MB, so
 # not in `make setup`); Java 17 or later must be on the PATH (.ci/run installs Debian's).
-# A later `make setup` removes them again (uv sync installs exactly the lock's default groups).
+# `make setup` leaves them installed (--inexact), so `make check` beside `make test-spark` is safe.
 spark-setup: setup
 	$(UV) sync --frozen --python $(PYTHON) --group spark
 

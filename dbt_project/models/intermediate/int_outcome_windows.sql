@@ -330,7 +330,8 @@ left_out as (
                 'reported '
                 || cast(classified.baseline_reported + classified.followup_reported as {{ dbt.type_string() }})
                 || ' of ' || cast(classified.baseline_periods + classified.followup_periods as {{ dbt.type_string() }})
-                || ' published periods in the windows, last ' || {{ period_label('classified.last_reported', 'bounded.period_grain') }}
+                || ' published periods in the windows, last '
+                || {{ period_label('classified.last_reported', 'bounded.period_grain') }}
         end
         || ')' as reason
     from classified
