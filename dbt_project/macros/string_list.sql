@@ -7,7 +7,8 @@
     {{ dbt.listagg('distinct ' ~ column, "', '", 'order by ' ~ column) }}
 {%- endmacro %}
 
-{#- dbt-spark's listagg takes no order: the sorted set of distinct values, joined. -#}
+{#- dbt-spark's listagg takes no order: the sorted set of distinct values, joined; null, as
+    listagg gives, when every value is null (array_join of an empty set is ''). -#}
 {% macro spark__string_list(column) -%}
-    array_join(array_sort(collect_set({{ column }})), ', ')
+    nullif(array_join(array_sort(collect_set({{ column }})), ', '), '')
 {%- endmacro %}
