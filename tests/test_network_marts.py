@@ -38,6 +38,8 @@ Wave 2 is wave 1 but E -> C falls to awareness (no tie): 7 ties, density 0.35 (c
 Collaboration `small` (the suppression test): R1H and RF4 with five respondents each and
 S = RQX with three. S's ratings are withheld, and every published figure must be the same
 whatever S's three respondents say: `small_kind` and `small_harsh` differ only in them.
+`shrinks_kind` and `shrinks_harsh` are the same at a second wave, after a first at which S
+had five respondents (published), so the changes since the last wave are tested too.
 """
 
 from __future__ import annotations
@@ -212,11 +214,17 @@ def built(tmp_path_factory) -> Path:
         collaboration("hand", [A, B, C, D, E], waves=2),
         collaboration("small_kind", [A, B, C], waves=1),
         collaboration("small_harsh", [A, B, C], waves=1),
+        collaboration("shrinks_kind", [A, B, C], waves=2),
+        collaboration("shrinks_harsh", [A, B, C], waves=2),
         *[collaboration(f"random{k}", RANDOM_MEMBERS, waves=1) for k in range(3)],
     ]
     ratings = rating_rows("hand", 1, hand_edges(1)) + rating_rows("hand", 2, hand_edges(2))
     ratings += rating_rows("small_kind", 1, small_edges((4, 4, 4)))
     ratings += rating_rows("small_harsh", 1, small_edges((0, 1, 1)))
+    # Wave 1: S has five respondents (published, alike in both); wave 2: three, who differ.
+    for cid, s_ratings in (("shrinks_kind", (4, 4, 4)), ("shrinks_harsh", (0, 1, 1))):
+        ratings += rating_rows(cid, 1, {pair: ([2] * 5, 3, 3) for pair in itertools.permutations([A, B, C], 2)})
+        ratings += rating_rows(cid, 2, small_edges(s_ratings))
     for k in range(3):
         ratings += rating_rows(f"random{k}", 1, random_edges(k, RANDOM_MEMBERS))
     warehouse = root / "network.duckdb"
@@ -352,3 +360,26 @@ def test_a_small_organisations_ratings_cannot_be_recovered(built):
         "from marts.collaboration_network where collaboration_id = 'small_kind'",
     )
     assert network == [(2, 4, 3, 0.75, 0.0, 2.75)]
+
+
+def test_a_small_organisations_ratings_cannot_be_recovered_from_the_change_since_the_last_wave(built):
+    """S (RQX) is published at wave 1 (five respondents) and withheld at wave 2 (three): every
+    figure of both waves, the changes since wave 1 among them, is the same whatever S's three
+    respondents say, and the changes count only what is published at both waves."""
+    for mart in MARTS:
+        kind, harsh = (
+            query(
+                built,
+                f"select * exclude (collaboration_id) from marts.{mart} where collaboration_id = ? order by all",
+                [cid],
+            )
+            for cid in ("shrinks_kind", "shrinks_harsh")
+        )
+        assert kind and kind == harsh, mart
+    # Wave 1: all six pairs at closeness 2 and trust 3 (6 ties); wave 2 as `small_kind`.
+    network = query(
+        built,
+        "select wave, n_possible_ties, n_ties, density, mean_trust, density_change, mean_trust_change "
+        "from marts.collaboration_network where collaboration_id = 'shrinks_kind' order by wave",
+    )
+    assert network == [(1, 6, 6, 1.0, 3.0, None, None), (2, 4, 3, 0.75, 2.75, -0.25, -0.25)]

@@ -408,6 +408,32 @@ def test_report_rules_agree_with_the_warehouse(marts):
     assert assured and all(assurance(p, lo, hi, t) == a for p, lo, hi, t, a in assured)
 
 
+def test_the_demo_has_networks_and_network_associations(marts):
+    """Issue 20, done when: the three network marts have rows for the demo, and the
+    association has the network measures beside the characteristics, under the same rules."""
+    for mart in ("collaboration_network", "collaboration_network_by_organisation", "collaboration_network_edges"):
+        assert rows(marts, f"select count(*) from marts.{mart}")[0][0] > 0, mart
+    network = rows(
+        marts,
+        "select characteristic, count(*), count(*) filter (where is_reportable), "
+        "count(*) filter (where is_reportable and n_collaborations < 8), "
+        "count(*) filter (where rank_correlation is not null and not is_reportable), "
+        "count(*) filter (where measure not like '%not an effect%') "
+        "from marts.health_outcome_association where measure_kind = 'network' group by characteristic order by 1",
+    )
+    assert [row[0] for row in network] == [
+        "network_degree_centralisation",
+        "network_density",
+        "network_mean_trust",
+        "network_mean_value",
+        "network_reciprocity",
+    ]
+    assert all(
+        reportable > 0 and below_minimum == 0 and leaked == 0 and unlabelled == 0
+        for _, _, reportable, below_minimum, leaked, unlabelled in network
+    )
+
+
 def test_network_diagrams_draw_only_published_ties(sample_reports, marts, browser):
     """Issue 20: a diagram per collaboration and wave with partner ratings, drawing exactly
     the published ties (dashed where not returned, dotted where the return is withheld), the

@@ -32,6 +32,10 @@ PUBLISHED = Path("warehouse") / "collab_health.duckdb"
 MARTS = {
     "collaboration_health",
     "collaboration_health_by_organisation",
+    "collaboration_network",
+    "collaboration_network_by_organisation",
+    "collaboration_network_edges",
+    "data_warnings",
     "dim_characteristics",
     "dim_collaboration_members",
     "dim_collaborations",
