@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -114,6 +115,9 @@ _CONTEXT_LOCK = threading.Lock()
 @cache
 def _cached_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # Great Expectations imports pyspark when it is installed (the optional Spark group);
+    # pyspark then warns about the pandas version, which concerns none of our validation.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
