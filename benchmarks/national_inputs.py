@@ -25,6 +25,7 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,15 +128,23 @@ def write_organisations(folder: Path, orgs: list[tuple[str, str, list[str]]]) ->
     invented = [(code, icb) for code, icb, _ in orgs if code.startswith("X")]
     if not invented:
         return
+    placed_in = {row[0]: row[3] for row in _etr_rows(REFERENCE / "etr_2025-07.csv") if row[3]}
     for extract in sorted(folder.glob("etr_*.csv")):
         rows = _etr_rows(extract)
         template = rows[0]
+        # An invented trust sits, in each extract, where most of its ICB's real trusts sit
+        # there: a later extract names the ICBs valid at its own date (e.g. after mergers).
+        here = {row[0]: row[3] for row in rows if row[3]}
+        moved: dict[str, Counter] = {}
+        for trust, icb in placed_in.items():
+            if trust in here:
+                moved.setdefault(icb, Counter())[here[trust]] += 1
         for code, icb in invented:
             record = list(template)
             record[0], record[1], record[3], record[10], record[11] = (
                 code,
                 f"INVENTED TRUST {code}",
-                icb,
+                min(moved[icb].most_common(), key=lambda pair: (-pair[1], pair[0]))[0] if icb in moved else icb,
                 "20100401",
                 "",
             )

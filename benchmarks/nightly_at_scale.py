@@ -20,6 +20,7 @@ Prints a table; asserts nothing. Stage targets are the issue's (scale 1, 2 cores
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -206,11 +207,14 @@ def run_job(config_dir: Path, data_dir: Path, label: str, force: bool = False) -
 
 
 def prepare_inputs(work_dir: Path, factor: float) -> tuple[Path, dict]:
+    import benchmarks.national_inputs as generator
     from benchmarks.national_inputs import SEED, Scale, generate
 
     folder = work_dir / f"scale-{factor:g}"
     stamp = folder / "inputs.json"
-    wanted = {"scale": factor, "seed": SEED}
+    # Cached inputs stand only for the same scale, seed and generator code.
+    code = hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()[:16]
+    wanted = {"scale": factor, "seed": SEED, "generator": code}
     if stamp.exists() and {k: v for k, v in json.loads(stamp.read_text()).items() if k in wanted} == wanted:
         return folder, json.loads(stamp.read_text())
     print(f"generating inputs at scale {factor:g} in {folder} ...", flush=True)
