@@ -137,7 +137,9 @@ def quarantine_summary(warehouse_path: Path, top: int = 3) -> list[tuple[str, in
                 f"count(*) filter (where scope = 'file') from quarantine.\"{source}\""
             ).fetchone()
             reasons = connection.execute(
-                f'select {REASON_KIND} as kind, count(*) as n from quarantine."{source}" '
+                # A file rejected whole is one line with its own message; row reasons by kind.
+                f"select case when scope = 'file' then reason else {REASON_KIND} end as kind, count(*) as n "
+                f'from quarantine."{source}" '
                 "where scope in ('row', 'file') group by kind order by n desc, kind limit ?",
                 [top],
             ).fetchall()

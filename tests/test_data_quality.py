@@ -88,3 +88,27 @@ def test_attention_lines_name_files_that_loaded_nothing_then_the_warnings(wareho
         "period is not of the form MSitAE-<MONTH>-<YEAR> (3 rows)",
         "Warning: RAP has not reported m since September 2024: ...",
     ]
+
+
+def test_the_run_summary_counts_row_reasons_by_kind_and_prints_a_rejected_file_whole(tmp_path):
+    from orchestration.cli import quarantine_summary
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as db:
+        db.execute("create schema quarantine")
+        db.execute(
+            "create table quarantine.organisations (source_file varchar, source_row bigint, reason varchar, scope varchar)"
+        )
+        db.execute(
+            "insert into quarantine.organisations values "
+            "('etr_2019-04.csv', null, 'etr_2019-04.csv: rejected: 15 of its ICB codes are not ICBs', 'file'), "
+            "('a.csv', 2, 'superseded (a.csv row 7)', 'row'), ('a.csv', 3, 'superseded (a.csv row 9)', 'row'), "
+            "('a.csv', 4, 'wave is not a whole number (1 to 3 digits)', 'row')"
+        )
+    [(source, rows, files, reasons)] = quarantine_summary(path)
+    assert (source, rows, files) == ("organisations", 3, 1)
+    assert reasons == [
+        ("superseded", 2),
+        ("etr_2019-04.csv: rejected: 15 of its ICB codes are not ICBs", 1),
+        ("wave is not a whole number", 1),
+    ]
