@@ -18,7 +18,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test check lint format ui sample bench clean spark-setup test-spark
+.PHONY: setup run test check fast-tests lint format ui sample bench clean spark-setup test-spark
 
 setup:
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(SUPPORTED_PYTHON)' 2>/dev/null; then \
@@ -47,8 +47,12 @@ spark-setup: setup
 test-spark: spark-setup
 	COLLAB_HEALTH_REQUIRE_SPARK=$${COLLAB_HEALTH_REQUIRE_SPARK:-1} $(VENV)/bin/pytest -m spark
 
-# The fast loop for contributors: lint, then the unit and integration tiers (no whole-job runs).
-check: lint
+# The fast loop for contributors: lint beside the unit and integration tiers (no whole-job
+# runs), on two cores at once; each one's output is printed whole when it ends.
+check: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint fast-tests
+
+fast-tests: setup
 	$(VENV)/bin/pytest -m "unit or integration" -q
 
 # Lint: ruff (Python: rules and formatting) and sqlfluff (dbt models and tests, dbt templater).
