@@ -9,6 +9,7 @@ recorded in `audit.file_loads` with the error, while the other files still load.
 import functools
 import inspect
 import os
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -408,6 +409,7 @@ def load_folder(
     row_table: str,
     suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES,
     missing_hint: str = "",
+    spill: tuple[str, ...] = (),
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
@@ -415,7 +417,45 @@ def load_folder(
     with its error) and the other files still load. A publication's totals compared with
     its rows go to `audit.published_totals`. Returns one result per table written to the
     `clean` schema (each its own asset).
+
+    Tables named in `spill` (the big ones, e.g. the diagnostic answers) are not held in
+    memory: each file's rows go to a Parquet file as the file is read, and the table is
+    written by DuckDB from those files, keeping the rows whose (source_file, source_row)
+    the combined `row_table` kept. `combine` sees them empty.
     """
+    Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)  # spilled beside the warehouse: same disk
+    with tempfile.TemporaryDirectory(prefix=f".spill-{source}-", dir=Path(warehouse.path).parent) as spill_root:
+        return _load_folder(
+            context,
+            source,
+            folder,
+            read,
+            warehouse,
+            combine,
+            extra_tables,
+            empty_tables,
+            row_table=row_table,
+            suffixes=suffixes,
+            missing_hint=missing_hint,
+            spill={name: Path(spill_root) / name for name in spill},
+        )
+
+
+def _load_folder(
+    context: AssetExecutionContext,
+    source: str,
+    folder: Path,
+    read: Callable[[Path], IngestResult],
+    warehouse: DuckDBWarehouse,
+    combine: Combine,
+    extra_tables: dict[str, pl.DataFrame] | None,
+    empty_tables: dict[str, pl.DataFrame] | None,
+    *,
+    row_table: str,
+    suffixes: tuple[str, ...],
+    missing_hint: str,
+    spill: dict[str, Path],
+) -> list[MaterializeResult]:
     results: list[IngestResult] = []
     rejected: list[dict] = []
     if not folder.is_dir():
@@ -439,6 +479,10 @@ def load_folder(
                     {"source": source, "source_file": printable(path.name), "status": "rejected", "error": str(result)}
                 )
                 continue
+            for name, spill_folder in spill.items():
+                spill_folder.mkdir(parents=True, exist_ok=True)
+                result.tables[name].write_parquet(spill_folder / f"{index:06d}.parquet")
+                result.tables[name] = result.tables[name].clear()
             results.append(result)
             note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
             context.log.info(f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows read{note}")
@@ -512,9 +556,21 @@ def load_folder(
         )
 
     tables.update(extra_tables or {})
+    spilled_rows = {
+        name: warehouse.replace_table_from_parquet(
+            *qualified(name), spill_folder, tables[row_table], ["source_file", "source_row"]
+        )
+        for name, spill_folder in spill.items()
+        if name in tables and spill_folder.is_dir()
+    }
     for schema in sorted({qualified(name)[0] for name in tables}):
         warehouse.replace_tables(
-            schema, {qualified(n)[1]: frame for n, frame in tables.items() if qualified(n)[0] == schema}
+            schema,
+            {
+                qualified(n)[1]: frame
+                for n, frame in tables.items()
+                if qualified(n)[0] == schema and n not in spilled_rows
+            },
         )
     warehouse.replace_tables("quarantine", {source: quarantine})
     write_file_loads(warehouse, source, file_loads, totals)
@@ -527,7 +583,14 @@ def load_folder(
         "rows_quarantined": int(quarantined_rows["rows_quarantined"].sum()),
     }
     return [
-        MaterializeResult(asset_key=AssetKey(list(qualified(name))), metadata={**table_metadata(frame), **run_metadata})
+        MaterializeResult(
+            asset_key=AssetKey(list(qualified(name))),
+            metadata={
+                **table_metadata(frame),
+                **({"dagster/row_count": spilled_rows[name]} if name in spilled_rows else {}),
+                **run_metadata,
+            },
+        )
         for name, frame in tables.items()
     ]
 
@@ -589,6 +652,7 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         combine=lambda results: combine_exports(results, collaborations),
         extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
         row_table="diagnostic_respondents",
+        spill=("diagnostic_answers",),
     )
 
 

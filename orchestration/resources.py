@@ -118,6 +118,28 @@ class DuckDBWarehouse(ConfigurableResource):
             for name in tables:
                 self._write_parquet(connection, schema, name)
 
+    def replace_table_from_parquet(
+        self, schema: str, name: str, folder: Path, keep: pl.DataFrame, on: list[str]
+    ) -> int:
+        """Replace `schema.name` with the rows of the Parquet files in `folder` whose `on`
+        columns match a row of `keep` (DuckDB reads the files itself, spilling rather than
+        holding them); returns the table's row count."""
+        for identifier in [schema, name, *on]:
+            _check_identifier(identifier)
+        files = str(Path(folder) / "*.parquet").replace("'", "''")
+        columns = ", ".join(f'"{column}"' for column in on)
+        with self.connect() as connection:
+            connection.register("keep", keep.select(on).unique().to_arrow())
+            connection.execute("begin transaction")
+            connection.execute(f'create schema if not exists "{schema}"')
+            connection.execute(
+                f'create or replace table "{schema}"."{name}" as '
+                f"select * from read_parquet('{files}') semi join keep using ({columns})"
+            )
+            connection.execute("commit")
+            self._write_parquet(connection, schema, name)
+            return connection.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+
     def write_parquet(self, schema: str, name: str) -> None:
         """Write one table as Parquet for the Spark engine (nothing when `parquet_dir` is unset)."""
         _check_identifier(schema)

@@ -1,0 +1,33 @@
+"""A big table spilled to Parquet file by file is written by DuckDB with only the kept rows."""
+
+import polars as pl
+import pytest
+
+from orchestration.resources import DuckDBWarehouse
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_spilled_table_keeps_exactly_the_kept_rows_of_every_file(tmp_path):
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    # Two files' answers: a.csv rows 2 and 3 (row 3 superseded), b.csv row 2.
+    pl.DataFrame(
+        {"source_file": ["a.csv", "a.csv", "a.csv"], "source_row": [2, 2, 3], "item_id": ["q1", "q2", "q1"]}
+    ).with_columns(pl.col("source_file").cast(pl.Categorical)).write_parquet(spill / "000001.parquet")
+    pl.DataFrame({"source_file": ["b.csv"], "source_row": [2], "item_id": ["q1"]}).with_columns(
+        pl.col("source_file").cast(pl.Categorical)
+    ).write_parquet(spill / "000002.parquet")
+    kept = pl.DataFrame({"source_file": ["a.csv", "b.csv", "c.csv"], "source_row": [2, 2, 9], "respondent": [1, 2, 3]})
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    rows = warehouse.replace_table_from_parquet("clean", "answers", spill, kept, ["source_file", "source_row"])
+
+    assert rows == 3
+    with warehouse.connect(read_only=True) as db:
+        table = db.execute("select * from clean.answers order by source_file, source_row, item_id").fetchall()
+        types = db.execute(
+            "select data_type from information_schema.columns where table_name = 'answers' order by ordinal_position"
+        ).fetchall()
+    assert table == [("a.csv", 2, "q1"), ("a.csv", 2, "q2"), ("b.csv", 2, "q1")]
+    assert types == [("VARCHAR",), ("BIGINT",), ("VARCHAR",)]
