@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import polars.selectors as cs
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
@@ -284,5 +285,8 @@ def _run(spec: SuiteSpec, expectations: list[dict], frame: pl.DataFrame, paramet
     # to_pandas makes them timestamps).
     frame = frame.select([c for c in frame.columns if c in spec.columns] or frame.columns)
     frame = frame.with_columns(pl.col(pl.String).cast(pl.Categorical))
+    # Integers as 64-bit: Great Expectations' pandas "between" is vectorised only for the
+    # native int and float dtypes, and tests a narrower integer value by value (4x slower).
+    frame = frame.with_columns(cs.integer().cast(pl.Int64))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_arrow().to_pandas()})
     return batch.validate(suite, expectation_parameters=dict(parameters or {}))

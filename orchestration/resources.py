@@ -181,17 +181,28 @@ class DuckDBWarehouse(ConfigurableResource):
     ) -> Iterator[pl.DataFrame]:
         """A table (or some of its columns) as polars frames of at most `rows` rows, in bounded
         memory: DuckDB streams the batches (at least one, empty for an empty table)."""
+        import pyarrow as pa  # only here: not on the start-up path
+
         for identifier in (schema, name, *columns):
             _check_identifier(identifier)
         selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.connect(read_only=True) as connection:
             reader = connection.sql(f'select {selected} from "{schema}"."{name}"').to_arrow_reader(rows)
-            empty = True
+            # DuckDB streams record batches of its own size (about 120,000 rows, whatever
+            # `rows` says): they are gathered into batches of `rows`, since each batch costs
+            # its consumer (a Great Expectations validation) a fixed overhead.
+            pending: list[pa.RecordBatch] = []
+            held, yielded = 0, False
             for batch in reader:
-                empty = False
-                yield pl.from_arrow(batch)
-            if empty:
-                yield pl.from_arrow(reader.schema.empty_table())
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= rows:
+                    gathered = pa.Table.from_batches(pending, schema=reader.schema)
+                    yield pl.from_arrow(gathered.slice(0, rows))
+                    rest = gathered.slice(rows)
+                    pending, held, yielded = rest.to_batches(), rest.num_rows, True
+            if held or not yielded:
+                yield pl.from_arrow(pa.Table.from_batches(pending, schema=reader.schema))
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         with self.connect(read_only=True) as connection:

@@ -101,6 +101,12 @@ def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
         db.execute("create table clean.empty as select 1 as a where false")
     assert [f.height for f in warehouse.read_batches("clean", "t", ("a",), rows=10)] == [10, 10, 5]
     assert [f.columns for f in warehouse.read_batches("clean", "empty", rows=10)] == [["a"]]
+    # DuckDB's own record batches are about 120,000 rows: larger batches are gathered from them.
+    with warehouse.connect() as db:
+        db.execute("create table clean.big as select range as a from range(600000)")
+    batches = list(warehouse.read_batches("clean", "big", rows=250_000))
+    assert [f.height for f in batches] == [250_000, 250_000, 100_000]
+    assert pl.concat(batches)["a"].to_list() == list(range(600_000))
 
 
 def test_partner_ratings_suite_holds_closeness_to_its_scale():
