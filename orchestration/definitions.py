@@ -70,6 +70,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             "warehouse": DuckDBWarehouse(
                 path=str(settings.build_warehouse),
                 parquet_dir=str(settings.spark_inputs) if settings.engine == "spark" else "",
+                memory_limit=settings.duckdb_memory_limit,
             ),
             "dbt": dbt_resource(),
         },
