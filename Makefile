@@ -26,7 +26,7 @@ setup:
 		exit 1; fi
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv  # an "externally managed" Python (PEP 668)
-	$(UV) sync --frozen --inexact --python $(PYTHON)
+	$(UV) sync --frozen --inexact --compile-bytecode --python $(PYTHON)
 
 run: setup
 	$(VENV)/bin/collab-health run
@@ -40,7 +40,7 @@ test: lint
 # not in `make setup`); Java 17 or later must be on the PATH (.ci/run installs Debian's).
 # `make setup` leaves them installed (--inexact), so `make check` beside `make test-spark` is safe.
 spark-setup: setup
-	$(UV) sync --frozen --python $(PYTHON) --group spark
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --group spark
 
 # The Spark tests: the sample built on DuckDB and on Spark, every mart compared (README,
 # "Running on Spark / Databricks"). A few minutes.
