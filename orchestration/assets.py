@@ -66,6 +66,7 @@ from ingest.publication import TOTALS_SCHEMA, combine_publications, empty_table,
 from ingest.quarantine import FILE, QUARANTINE_SCHEMA, ROW, IngestResult, concat_results
 from ingest.sources import SourcesError, publication_layouts, source_variable
 from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
+from orchestration.memory import release_memory
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.settings import settings
 
@@ -425,7 +426,7 @@ def load_folder(
     """
     Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)  # spilled beside the warehouse: same disk
     with tempfile.TemporaryDirectory(prefix=f".spill-{source}-", dir=Path(warehouse.path).parent) as spill_root:
-        return _load_folder(
+        materialized = _load_folder(
             context,
             source,
             folder,
@@ -439,6 +440,10 @@ def load_folder(
             missing_hint=missing_hint,
             spill={name: Path(spill_root) / name for name in spill},
         )
+    # The source's frames are gone with _load_folder: what they held goes back to the system.
+    before, after = release_memory()
+    context.log.debug(f"{source}: memory released: {before:.0f} -> {after:.0f} MiB resident")
+    return materialized
 
 
 def _load_folder(
