@@ -132,7 +132,7 @@ def measure_run(output: Path, started: float, force: bool = False) -> int:
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and event.step_key in opened:
             begun = opened.pop(event.step_key)
             spans.setdefault(stage_of(event.step_key), []).append((begun, record.timestamp))
-            steps[event.step_key] = record.timestamp - begun
+            steps[event.step_key] = (begun, record.timestamp)
     if ran:
         spans["start-up"] = [(started, run_start or started)]
         spans.setdefault("other", []).append((run_end or finished, finished))
@@ -158,7 +158,10 @@ def measure_run(output: Path, started: float, force: bool = False) -> int:
                 "seconds": finished - started,
                 "peak_bytes": max((rss for _, rss in samples), default=0),
                 "stages": stages,
-                "steps": dict(sorted(steps.items(), key=lambda item: -item[1])),
+                "steps": {
+                    key: {"seconds": b - a, "peak_bytes": peak([(a, b)])}
+                    for key, (a, b) in sorted(steps.items(), key=lambda item: item[1][0] - item[1][1])
+                },
             }
         )
     )
@@ -294,7 +297,17 @@ def print_table(
     )
     slowest = list(full["steps"].items())[:8]
     print()
-    print("Slowest steps of the full run: " + "; ".join(f"{key} {seconds:.1f} s" for key, seconds in slowest))
+    print(
+        "Slowest steps of the full run (seconds, peak GB): "
+        + "; ".join(f"{key} {step['seconds']:.1f} s, {_gb(step['peak_bytes'])} GB" for key, step in slowest)
+    )
+    print(
+        "Largest steps by peak memory: "
+        + "; ".join(
+            f"{key} {_gb(step['peak_bytes'])} GB"
+            for key, step in sorted(full["steps"].items(), key=lambda item: -item[1]["peak_bytes"])[:5]
+        )
+    )
     proportional = data_proportional_seconds(full)
     print()
     print(

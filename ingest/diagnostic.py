@@ -663,22 +663,42 @@ def _quarantine_undeclared(
             & (pl.col("left_on").is_null() | (pl.col("left_on") >= pl.col("fieldwork_start")))
         )
     )
-    declared = respondents.join(waves.select("collaboration_id", "wave"), on=["collaboration_id", "wave"], how="semi")
-    undeclared = respondents.join(
-        declared.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti"
-    )
-    member = declared.join(
-        members.select("collaboration_id", "wave", pl.col("org_code").alias("organisation_code")),
-        on=["collaboration_id", "wave", "organisation_code"],
-        how="semi",
-    )
-    outsiders = declared.join(member.select("source_file", "source_row"), on=["source_file", "source_row"], how="anti")
+    # Each row is flagged in one pass against the (small) configuration tables, then split:
+    # one copy of the respondents, not one per test (a million respondents are ~100 MB).
     # An export of another instrument than the collaboration declares would be scored under
-    # one instrument and described under another.
-    uses = config["collaborations"].select("collaboration_id", pl.col("instrument_id").alias("_declared"))
-    member = member.join(uses, on="collaboration_id", how="left")
-    other_instrument = member.filter(pl.col("instrument_id") != pl.col("_declared"))
-    member = member.filter(pl.col("instrument_id") == pl.col("_declared")).drop("_declared")
+    # one instrument and described under another (`_declared`: the declared instrument).
+    flagged = (
+        respondents.lazy()
+        .join(
+            waves.lazy().select("collaboration_id", "wave", _wave_declared=pl.lit(True)).unique(),
+            on=["collaboration_id", "wave"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            members.lazy()
+            .select("collaboration_id", "wave", pl.col("org_code").alias("organisation_code"), _member=pl.lit(True))
+            .unique(),
+            on=["collaboration_id", "wave", "organisation_code"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            config["collaborations"].lazy().select("collaboration_id", pl.col("instrument_id").alias("_declared")),
+            on="collaboration_id",
+            how="left",
+            maintain_order="left",
+        )
+        .collect()
+    )
+    declared = pl.col("_wave_declared").is_not_null()
+    is_member = declared & pl.col("_member").is_not_null()
+    undeclared = flagged.filter(~declared)
+    outsiders = flagged.filter(declared & ~is_member)
+    other_instrument = flagged.filter(is_member & (pl.col("instrument_id") != pl.col("_declared")))
+    member = flagged.filter(is_member & (pl.col("instrument_id") == pl.col("_declared")))
+    del flagged
+    member = member.drop("_wave_declared", "_member", "_declared")
     entries = [
         quarantine_rows(
             undeclared,
