@@ -72,7 +72,7 @@ def test_a_suite_validated_in_batches_gives_the_verdict_of_the_whole_table():
         ]
     }
     spec = SuiteSpec("batched", "clean", "t", ("clean", "t"), "", document)
-    assert validates_in_batches(spec) and not validates_in_batches(SPECS["clean_metric_values"])
+    assert validates_in_batches(spec) and not validates_in_batches(SPECS["clean_monthly_ae"])
     # 1 negative value in 12 rows (8%, within mostly 0.9), all in the first batch of 4 (25%).
     first = pl.DataFrame({"a": [-1, 1, 2, 3], "b": ["x"] * 4})
     rest = pl.DataFrame({"a": list(range(8)), "b": ["y"] * 8})
