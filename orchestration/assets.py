@@ -768,6 +768,7 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
             else:
                 context.log.warning(f"{source}: no rows, so no metric values from it")
         values, overlapping = metric_values(frames, catalogue)
+        set_aside = overlapping.height
         if overlapping.height:
             context.log.info(
                 f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, "
@@ -780,14 +781,17 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
         }
         warehouse.replace_tables("clean", tables)
         by_metric = values.group_by("metric_id").len().sort("metric_id")
+        del values, overlapping, frames
         for name, frame in tables.items():
             metadata = table_metadata(frame)
             if name == "metric_values":
                 metadata |= {
                     "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
-                    "values_set_aside_for_overlap": overlapping.height,
+                    "values_set_aside_for_overlap": set_aside,
                 }
             yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+        del tables, frame
+        release_memory()  # the frames are gone: what they held goes back to the system
 
     return clean_metric_values
 

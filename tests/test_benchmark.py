@@ -50,6 +50,7 @@ def test_benchmark_runs_the_real_job_at_a_tiny_scale(tmp_path, capsys):
     for stage in ("start-up", "pull", "polars ingest", "GE checks", "dbt build", "publish", "reports"):
         assert full["stages"][stage]["seconds"] > 0, stage
         assert full["stages"][stage]["peak_bytes"] > 0, stage
+    assert full["steps"]["dbt_models"]["seconds"] > 0 and full["steps"]["dbt_models"]["peak_bytes"] > 0
     assert rerun["exit_code"] == 0 and not rerun["ran_job"]
     assert list(rerun["stages"]) == [UNCHANGED]
     assert "nothing has changed since healthy run" in (tmp_path / f"scale-{TINY:g}" / "runs" / "rerun.log").read_text()
@@ -70,3 +71,4 @@ def test_benchmark_runs_the_real_job_at_a_tiny_scale(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| dbt build |" in printed and "| **total** |" in printed and "Growth with scale" in printed
     assert "0 differing rows in the marts, 0 in all; 0 tables differ" in printed
+    assert "Largest steps by peak memory: " in printed

@@ -247,6 +247,55 @@ def test_the_source_listed_first_wins_where_two_give_the_same_period():
     assert set_aside.select("source", "value").rows() == [("ae_tidy", 2.0)]
 
 
+def test_metric_values_are_ordered_by_metric_organisation_and_period_whichever_metric_comes_first():
+    # Metrics are combined one at a time: the result is still one table in key order, each
+    # metric judging its own overlaps.
+    def metric(metric_id: str, sources: dict) -> dict:
+        return {
+            "id": metric_id,
+            "name": metric_id,
+            "domain": "activity",
+            "unit": "count",
+            "polarity": "neutral",
+            "description": "d",
+            "sources": sources,
+        }
+
+    two = catalogue(
+        [
+            metric("zeta", {"monthly_ae": {"numerator": "a"}}),
+            metric("alpha", {"monthly_ae": {"numerator": "a"}, "ae_tidy": {"numerator": "b"}}),
+        ]
+    )
+    rows = {
+        "org_code": ["RF4", "RAL", "RF4"],
+        "period_start": [dt.date(2017, 2, 1), dt.date(2017, 1, 1), dt.date(2017, 1, 1)],
+        "period_grain": ["month"] * 3,
+        "source_file": ["f"] * 3,
+    }
+    kept, set_aside = metric_values(
+        {
+            "ae_tidy": pl.DataFrame({**rows, "b": [20.0, 21.0, 22.0]}),
+            "monthly_ae": pl.DataFrame({**rows, "a": [1.0, 2.0, 3.0]}),
+        },
+        two,
+    )
+    assert kept.select("metric_id", "org_code", "source", "value").rows() == [
+        ("alpha", "RAL", "monthly_ae", 2.0),
+        ("alpha", "RF4", "monthly_ae", 3.0),
+        ("alpha", "RF4", "monthly_ae", 1.0),
+        ("zeta", "RAL", "monthly_ae", 2.0),
+        ("zeta", "RF4", "monthly_ae", 3.0),
+        ("zeta", "RF4", "monthly_ae", 1.0),
+    ]
+    assert kept["period_start"].to_list()[1:3] == [dt.date(2017, 1, 1), dt.date(2017, 2, 1)]
+    assert set_aside.select("metric_id", "org_code", "source", "value").rows() == [
+        ("alpha", "RAL", "ae_tidy", 21.0),
+        ("alpha", "RF4", "ae_tidy", 22.0),
+        ("alpha", "RF4", "ae_tidy", 20.0),
+    ]
+
+
 def test_successor_chains_resolve_to_their_end_and_splits_keep_their_code():
     successors = pl.DataFrame(
         {
