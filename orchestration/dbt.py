@@ -156,7 +156,7 @@ def build_dbt_models(manifest: Path) -> AssetsDefinition:
         run_settings = settings()
         os.environ.update(run_settings.dbt_environment(warehouse.path))
         # dbt runs beside this process: what the earlier steps freed goes back first.
-        before, after = release_memory()
+        before, after = release_memory(collect_garbage=True)
         context.log.debug(f"memory released before dbt: {before:.0f} -> {after:.0f} MiB resident")
         invocation = dbt.cli(
             [*NIGHTLY_BUILD, *target_arguments(run_settings)], context=context, target_path=RUN_TARGET_PATH
