@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
 
 
@@ -19,7 +20,7 @@ def resident_megabytes() -> float:
     """This process's resident set, in MiB (Linux; 0 elsewhere)."""
     try:
         with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * 4096 / 2**20
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, IndexError, ValueError):
         return 0.0
 
