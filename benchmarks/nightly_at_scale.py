@@ -159,7 +159,14 @@ def measure_run(output: Path, started: float, force: bool = False) -> int:
                 "peak_bytes": max((rss for _, rss in samples), default=0),
                 "stages": stages,
                 "steps": {
-                    key: {"seconds": b - a, "peak_bytes": peak([(a, b)])}
+                    key: {
+                        "seconds": b - a,
+                        "peak_bytes": peak([(a, b)]),
+                        # When it began (seconds into the run) and what the run held then:
+                        # memory a step did not give back shows in the steps after it.
+                        "started_seconds": a - started,
+                        "resident_at_start_bytes": next((rss for t, rss in samples if t >= a), 0),
+                    }
                     for key, (a, b) in sorted(steps.items(), key=lambda item: item[1][0] - item[1][1])
                 },
             }

@@ -600,6 +600,14 @@ def _with_fieldwork(rows: pl.DataFrame, collaborations: CollaborationsFile) -> p
     )
 
 
+#: The row order of the tables `combine_exports` combines across files (`_keep_latest_submission`
+#: sorts the respondents by file and row).
+DIAGNOSTIC_ROW_ORDER = {
+    "diagnostic_respondents": ("source_file", "source_row"),
+    partner_ratings.TABLE: partner_ratings.ROW_ORDER,
+}
+
+
 def combine_exports(
     results: list[IngestResult], collaborations: CollaborationsFile | None = None
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:

@@ -12,7 +12,7 @@ only if it is a count; otherwise (SHMI, say) it is published per organisation on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -256,14 +256,23 @@ def source_metric_values(
 def metric_values(frames: dict[str, pl.DataFrame], catalogue: MetricCatalogue) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The long table over every source, and the rows set aside because a source listed
     earlier for the same metric already gave that organisation and period; both in
-    (metric, organisation, period) order.
+    (metric, organisation, period) order."""
+    kept, set_aside = [pl.DataFrame(schema=METRIC_VALUES_SCHEMA)], [pl.DataFrame(schema=METRIC_VALUES_SCHEMA)]
+    for _, metric_kept, metric_set_aside in metric_values_by_metric(frames, catalogue):
+        kept.append(metric_kept)
+        set_aside.append(metric_set_aside)
+    return pl.concat(kept, rechunk=False), pl.concat(set_aside, rechunk=False)
 
-    Metric by metric (metrics are independent): only one metric's rows from every source
-    are held beside the result, not every metric's at once with their sorted copy (at
-    national scale, a million rows held three times over)."""
+
+def metric_values_by_metric(
+    frames: dict[str, pl.DataFrame], catalogue: MetricCatalogue
+) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
+    """`metric_values` one metric at a time, in metric order: (metric id, kept, set aside).
+
+    Metrics are independent, so only one metric's rows from every source need be held (at
+    national scale every metric at once is three million rows)."""
     priority = catalogue_tables(catalogue)["metric_definitions"].select("metric_id", "source", "priority")
     first = pl.int_range(pl.len()).over("metric_id", "org_code", "period_start") == 0
-    kept, set_aside = [pl.DataFrame(schema=METRIC_VALUES_SCHEMA)], [pl.DataFrame(schema=METRIC_VALUES_SCHEMA)]
     for metric_id in sorted({metric.id for metric in catalogue.metrics}):
         ranked = (
             pl.concat(
@@ -273,9 +282,7 @@ def metric_values(frames: dict[str, pl.DataFrame], catalogue: MetricCatalogue) -
             .join(priority, on=["metric_id", "source"], how="left")
             .sort("org_code", "period_start", "priority")
         )
-        kept.append(ranked.filter(first).drop("priority"))
-        set_aside.append(ranked.filter(~first).drop("priority"))
-    return pl.concat(kept, rechunk=False), pl.concat(set_aside, rechunk=False)
+        yield metric_id, ranked.filter(first).drop("priority"), ranked.filter(~first).drop("priority")
 
 
 def publication_names(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:

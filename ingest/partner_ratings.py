@@ -492,6 +492,10 @@ def read_long_ratings(
 # --- all files together ---------------------------------------------------------------------
 
 
+#: The combined ratings' row order.
+ROW_ORDER = ("collaboration_id", "wave", "source_file", "source_row", "partner_code", "item_id")
+
+
 def combine_partner_ratings(
     ratings: pl.DataFrame, respondents: pl.DataFrame, collaborations: CollaborationsFile | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -588,8 +592,6 @@ def combine_partner_ratings(
         else empty_quarantine()
     )
     return (
-        ratings.drop(SOURCE_COLUMN).sort(
-            "collaboration_id", "wave", "source_file", "source_row", "partner_code", "item_id"
-        ),
+        ratings.drop(SOURCE_COLUMN).sort(ROW_ORDER, nulls_last=False),
         quarantine.sort("source_file", "source_row", "column_name", "reason", nulls_last=False),
     )

@@ -42,15 +42,16 @@ from ingest.collaborations import (
     collaboration_tables,
     load_collaborations,
 )
-from ingest.diagnostic import codebook_tables, combine_exports, read_diagnostic_export
+from ingest.diagnostic import DIAGNOSTIC_ROW_ORDER, codebook_tables, combine_exports, read_diagnostic_export
 from ingest.files import SUPPORTED_SUFFIXES, InputFileError, printable, sha256_file
 from ingest.landing import PullError, is_input_file, pull_source, shown_location
 from ingest.layouts import Layout, LayoutError
 from ingest.metric_catalogue import (
+    METRIC_VALUES_SCHEMA,
     MetricCatalogueError,
     catalogue_tables,
     load_metric_catalogue,
-    metric_values,
+    metric_values_by_metric,
     publication_names,
 )
 from ingest.organisations import (
@@ -69,6 +70,7 @@ from ingest.spc_settings import SpcSettingsError, load_spc_settings, spc_tables
 from orchestration.memory import release_memory
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.settings import settings
+from orchestration.spill import Batched, Spill
 
 DUCKDB_POOL = "duckdb"
 #: Who answers for the assets in the Dagster UI (dbt models may name their own in `meta`).
@@ -410,7 +412,8 @@ def load_folder(
     row_table: str,
     suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES,
     missing_hint: str = "",
-    spill: tuple[str, ...] = (),
+    spill: dict[str, str | None] | None = None,
+    batched: Batched | None = None,
 ) -> list[MaterializeResult]:
     """Read every file of a landing folder and replace the source's tables in one go.
 
@@ -419,10 +422,11 @@ def load_folder(
     its rows go to `audit.published_totals`. Returns one result per table written to the
     `clean` schema (each its own asset).
 
-    Tables named in `spill` (the big ones, e.g. the diagnostic answers) are not held in
-    memory: each file's rows go to a Parquet file as the file is read, and the table is
-    written by DuckDB from those files, keeping the rows whose (source_file, source_row)
-    the combined `row_table` kept. `combine` sees them empty.
+    The big tables are not held in memory (`orchestration.spill`): each file's rows go to
+    Parquet as the file is read. A table named in `spill` is written by DuckDB from those
+    files, keeping the rows whose (source_file, source_row) the table it names kept (all
+    rows when it names none); `combine` sees it empty. With `batched`, `combine` runs on a
+    batch of partitions at a time, and every table of the source must be spilled or batched.
     """
     Path(warehouse.path).parent.mkdir(parents=True, exist_ok=True)  # spilled beside the warehouse: same disk
     with tempfile.TemporaryDirectory(prefix=f".spill-{source}-", dir=Path(warehouse.path).parent) as spill_root:
@@ -438,7 +442,7 @@ def load_folder(
             row_table=row_table,
             suffixes=suffixes,
             missing_hint=missing_hint,
-            spill={name: Path(spill_root) / name for name in spill},
+            spill=Spill(Path(spill_root), spill, batched),
         )
     # The source's frames are gone with _load_folder: what they held goes back to the system.
     before, after = release_memory()
@@ -459,7 +463,7 @@ def _load_folder(
     row_table: str,
     suffixes: tuple[str, ...],
     missing_hint: str,
-    spill: dict[str, Path],
+    spill: Spill,
 ) -> list[MaterializeResult]:
     results: list[IngestResult] = []
     rejected: list[dict] = []
@@ -484,10 +488,7 @@ def _load_folder(
                     {"source": source, "source_file": printable(path.name), "status": "rejected", "error": str(result)}
                 )
                 continue
-            for name, spill_folder in spill.items():
-                spill_folder.mkdir(parents=True, exist_ok=True)
-                result.tables[name].write_parquet(spill_folder / f"{index:06d}.parquet")
-                result.tables[name] = result.tables[name].clear()
+            spill.take(index, result)
             results.append(result)
             note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
             context.log.info(f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows read{note}")
@@ -501,6 +502,15 @@ def _load_folder(
         )
     elif not results:
         raise InputFileError(f"{source}: no file in {folder} could be read")
+    elif spill.batched:
+        clean_rows, tables = [], {}
+        for combined in spill.combine_in_batches(combine):
+            clean_rows.append(_clean_rows(combined, source, row_table))
+            tables = {name: frame.clear() for name, frame in combined.items()}
+        quarantine = pl.concat([r.quarantine.cast(QUARANTINE_SCHEMA) for r in results] + spill.quarantine()).sort(
+            "source_file", "source_row", "column_name", "reason", nulls_last=False, maintain_order=True
+        )
+        clean_rows = pl.concat(clean_rows).group_by("source_file").agg(pl.col("rows_clean").sum())
     else:
         tables, quarantine = combine(results)
     # Only each file's name, checksum and row count are needed from here on: the per-file
@@ -520,17 +530,8 @@ def _load_folder(
         how="diagonal_relaxed",
     ).cast(QUARANTINE_SCHEMA)
 
-    clean_rows = tables[row_table].group_by("source_file").agg(rows_clean=pl.len())
-    if ALSO_ROW_TABLES.get(source):
-        clean_rows = (
-            pl.concat(
-                tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
-                for name in (row_table, *ALSO_ROW_TABLES[source])
-            )
-            .unique()
-            .group_by("source_file")
-            .agg(rows_clean=pl.len())
-        )
+    if not spill.batched:
+        clean_rows = _clean_rows(tables, source, row_table)
     quarantined_rows = (
         quarantine.filter(pl.col("scope") == ROW)
         .group_by("source_file")
@@ -561,13 +562,19 @@ def _load_folder(
         )
 
     tables.update(extra_tables or {})
-    spilled_rows = {
-        name: warehouse.replace_table_from_parquet(
-            *qualified(name), spill_folder, tables[row_table], ["source_file", "source_row"]
+    spilled_rows = {}
+    batched_order = spill.batched.order if spill.batched else {}
+    for name in (*batched_order, *spill.plain):  # batched first: a plain table may keep what they kept
+        if not spill.folder(name).is_dir():  # no file was read: the table is written empty below
+            continue
+        kept_by = spill.plain.get(name)
+        spilled_rows[name] = warehouse.replace_table_from_parquet(
+            *qualified(name),
+            spill.folder(name),
+            keep=spill.folder(kept_by) if kept_by in batched_order else tables[kept_by] if kept_by else None,
+            on=["source_file", "source_row"],
+            order_by=batched_order.get(name, ()),
         )
-        for name, spill_folder in spill.items()
-        if name in tables and spill_folder.is_dir()
-    }
     for schema in sorted({qualified(name)[0] for name in tables}):
         warehouse.replace_tables(
             schema,
@@ -598,6 +605,21 @@ def _load_folder(
         )
         for name, frame in tables.items()
     ]
+
+
+def _clean_rows(tables: dict[str, pl.DataFrame], source: str, row_table: str) -> pl.DataFrame:
+    """Clean rows per file: rows of `row_table`, and of the tables that also hold input rows."""
+    if not ALSO_ROW_TABLES.get(source):
+        return tables[row_table].group_by("source_file").agg(rows_clean=pl.len())
+    return (
+        pl.concat(
+            tables[name].select(pl.col("source_file").cast(pl.String), "source_row")
+            for name in (row_table, *ALSO_ROW_TABLES[source])
+        )
+        .unique()
+        .group_by("source_file")
+        .agg(rows_clean=pl.len())
+    )
 
 
 def _clean_specs(names: list[str], upstream: list[str], descriptions: dict[str, str]) -> list[AssetSpec]:
@@ -657,7 +679,8 @@ def clean_diagnostic_exports(context: AssetExecutionContext, paths: ProjectPaths
         combine=lambda results: combine_exports(results, collaborations),
         extra_tables={**codebook_tables(codebooks), "instrument_partner_items": partner_items_table(codebooks)},
         row_table="diagnostic_respondents",
-        spill=("diagnostic_answers",),
+        spill={"diagnostic_answers": "diagnostic_respondents", "raw.diagnostic_rows": None},
+        batched=Batched("collaboration_id", DIAGNOSTIC_ROW_ORDER),
     )
 
 
@@ -767,29 +790,41 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
                 frames[source] = frame
             else:
                 context.log.warning(f"{source}: no rows, so no metric values from it")
-        values, overlapping = metric_values(frames, catalogue)
-        set_aside = overlapping.height
-        if overlapping.height:
+        # Written metric by metric to Parquet, then by DuckDB: the long table (three million
+        # rows at national scale) is never held whole.
+        rows_by_metric, set_aside = {}, 0
+        with tempfile.TemporaryDirectory(prefix=".spill-metric_values-", dir=Path(warehouse.path).parent) as spill:
+            pl.DataFrame(schema=METRIC_VALUES_SCHEMA).write_parquet(Path(spill) / "000000.parquet")
+            for number, (metric_id, kept, overlapping) in enumerate(
+                metric_values_by_metric(frames, catalogue), start=1
+            ):
+                kept.write_parquet(Path(spill) / f"{number:06d}.parquet")
+                if kept.height:
+                    rows_by_metric[metric_id] = kept.height
+                set_aside += overlapping.height
+            rows = warehouse.replace_table_from_parquet("clean", "metric_values", Path(spill))
+        if set_aside:
             context.log.info(
-                f"{overlapping.height} values set aside: an earlier-listed source already gave that metric, "
+                f"{set_aside} values set aside: an earlier-listed source already gave that metric, "
                 "organisation and period"
             )
         tables = {
-            "metric_values": values,
             **catalogue_tables(catalogue, {name: layout.period.grain for name, layout in sources.items()}),
             "publication_names": publication_names(frames),
         }
+        del frames
         warehouse.replace_tables("clean", tables)
-        by_metric = values.group_by("metric_id").len().sort("metric_id")
-        del values, overlapping, frames
+        yield MaterializeResult(
+            asset_key=AssetKey(["clean", "metric_values"]),
+            metadata={
+                **table_metadata(pl.DataFrame(schema=METRIC_VALUES_SCHEMA)),
+                "dagster/row_count": rows,
+                "rows_by_metric": MetadataValue.json(rows_by_metric),
+                "values_set_aside_for_overlap": set_aside,
+            },
+        )
         for name, frame in tables.items():
-            metadata = table_metadata(frame)
-            if name == "metric_values":
-                metadata |= {
-                    "rows_by_metric": MetadataValue.json(dict(by_metric.iter_rows())),
-                    "values_set_aside_for_overlap": set_aside,
-                }
-            yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=metadata)
+            yield MaterializeResult(asset_key=AssetKey(["clean", name]), metadata=table_metadata(frame))
         del tables, frame
         release_memory()  # the frames are gone: what they held goes back to the system
 

@@ -84,6 +84,11 @@ class ProjectPaths(ConfigurableResource):
         return self.folders.build_warehouse
 
 
+def _parquet_glob(folder: Path) -> str:
+    """A SQL string literal naming every Parquet file of `folder`."""
+    return "'" + str(Path(folder) / "*.parquet").replace("'", "''") + "'"
+
+
 class DuckDBWarehouse(ConfigurableResource):
     """The working DuckDB warehouse the run builds into (not the published copy analysts
     read). Writers are serialised by the `duckdb` concurrency pool."""
@@ -126,23 +131,34 @@ class DuckDBWarehouse(ConfigurableResource):
                 self._write_parquet(connection, schema, name)
 
     def replace_table_from_parquet(
-        self, schema: str, name: str, folder: Path, keep: pl.DataFrame, on: list[str]
+        self,
+        schema: str,
+        name: str,
+        folder: Path,
+        keep: pl.DataFrame | Path | None = None,
+        on: list[str] | tuple[str, ...] = (),
+        order_by: tuple[str, ...] = (),
     ) -> int:
         """Replace `schema.name` with the rows of the Parquet files in `folder` whose `on`
-        columns match a row of `keep` (DuckDB reads the files itself, spilling rather than
-        holding them); returns the table's row count."""
-        for identifier in [schema, name, *on]:
+        columns match a row of `keep` (a frame, or a folder of Parquet files; None: every
+        row), in `order_by` order (nulls first) if given, else the files' own order. DuckDB
+        reads the files itself, spilling rather than holding them. Returns the row count."""
+        for identifier in [schema, name, *on, *order_by]:
             _check_identifier(identifier)
-        files = str(Path(folder) / "*.parquet").replace("'", "''")
+        files = _parquet_glob(folder)
         columns = ", ".join(f'"{column}"' for column in on)
+        query = f"select * from read_parquet({files}, union_by_name = true)"
         with self.connect() as connection:
-            connection.register("keep", keep.select(on).unique().to_arrow())
+            if isinstance(keep, pl.DataFrame):
+                connection.register("keep", keep.select(on).unique().to_arrow())
+                query += f" semi join keep using ({columns})"
+            elif keep is not None:
+                query += f" semi join (select distinct {columns} from read_parquet({_parquet_glob(keep)})) kept using ({columns})"
+            if order_by:
+                query += " order by " + ", ".join(f'"{column}" nulls first' for column in order_by)
             connection.execute("begin transaction")
             connection.execute(f'create schema if not exists "{schema}"')
-            connection.execute(
-                f'create or replace table "{schema}"."{name}" as '
-                f"select * from read_parquet('{files}') semi join keep using ({columns})"
-            )
+            connection.execute(f'create or replace table "{schema}"."{name}" as {query}')
             connection.execute("commit")
             self._write_parquet(connection, schema, name)
             return connection.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
