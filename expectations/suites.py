@@ -9,6 +9,7 @@ a nightly run starts importing it on a background thread (`prepare_in_background
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -124,6 +125,11 @@ def _cached_context():
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # Every object alive now (Dagster, GE, pandas: ~400,000 of them) is long-lived: set
+    # aside from the garbage collector (`gc.freeze`), a full collection then takes ~2 ms
+    # instead of ~0.25 s, cheap enough after every validation (see `_run`).
+    gc.collect()
+    gc.freeze()
     return gx, context
 
 
@@ -293,5 +299,16 @@ def _run(spec: SuiteSpec, expectations: list[dict], frame: pl.DataFrame, paramet
         return batch.validate(suite, expectation_parameters=dict(parameters or {}))
     finally:
         # The context would otherwise keep the data source, and with it the last frame
-        # validated, for the rest of the run (at scale 1, ~0.3 GB of pandas frames).
+        # validated, for the rest of the run. The data source, its execution engine and the
+        # batch refer to each other, so only a full garbage collection frees them: the
+        # engine's caches are emptied so that the frame goes now (at scale 3, 0.5 GB was
+        # held after each table's validation).
         context.data_sources.delete(source_name)
+        batches = batch.data.execution_engine.batch_manager
+        batches.reset_batch_cache()
+        batches.batch_data_cache.clear()
+        del batch, batches, batch_definition, data_source
+        # What the validation made refers to itself (results, metrics, the engine): only the
+        # garbage collector frees it, and at once it holds one batch's worth, not several
+        # (answers at scale 3: +0.38 GB at 1M-row batches, against +0.97 GB without).
+        gc.collect()

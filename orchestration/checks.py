@@ -29,7 +29,14 @@ from ingest.codebook import load_codebooks
 from ingest.layouts import RESERVED_NAMES, Layout
 from orchestration.assets import ALSO_ROW_TABLES, DUCKDB_POOL, row_tables
 from orchestration.data_quality import files_without_clean_rows
+from orchestration.memory import release_memory
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
+
+#: A table is validated about this many bytes (in Arrow) at a time: GE holds several times a
+#: batch while it validates. At scale 3, 1,000,000 respondents at a time (67 MB) took
+#: +0.89 GB and 250,000 +0.32 GB, in the same time; the answers (40 bytes a row) go
+#: ~420,000 rows at a time.
+GE_BATCH_BYTES = 16 * 2**20
 
 
 def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
@@ -68,9 +75,11 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
             codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
         )
         if validates_in_batches(spec):  # bounded memory, whatever the table's size
-            outcome = validate_batches(spec, warehouse.read_batches(spec.schema, spec.table, columns), parameters)
+            batches = warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)
+            outcome = validate_batches(spec, batches, parameters)
         else:
             outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)
+        release_memory()  # the batches are gone: what they held goes back to the system
         log = context.log.error if blocking else context.log.warning
         for failure in outcome.failures:
             log(f"{spec.schema}.{spec.table}: {describe_failure(failure)}")

@@ -200,10 +200,12 @@ class DuckDBWarehouse(ConfigurableResource):
         return self.query(f'select count(*) from "{schema}"."{name}"')[0][0]
 
     def read_batches(
-        self, schema: str, name: str, columns: tuple[str, ...] = (), rows: int = 1_000_000
+        self, schema: str, name: str, columns: tuple[str, ...] = (), rows: int = 1_000_000, max_bytes: int = 0
     ) -> Iterator[pl.DataFrame]:
-        """A table (or some of its columns) as polars frames of at most `rows` rows, in bounded
-        memory: DuckDB streams the batches (at least one, empty for an empty table)."""
+        """A table (or some of its columns) as polars frames of at most `rows` rows and, when
+        `max_bytes` is set, about that many bytes (in Arrow: a wide table's batches have fewer
+        rows), in bounded memory: DuckDB streams the batches (at least one, empty for an
+        empty table)."""
         import pyarrow as pa  # only here: not on the start-up path
 
         for identifier in (schema, name, *columns):
@@ -212,18 +214,20 @@ class DuckDBWarehouse(ConfigurableResource):
         with self.connect(read_only=True) as connection:
             reader = connection.sql(f'select {selected} from "{schema}"."{name}"').to_arrow_reader(rows)
             # DuckDB streams record batches of its own size (about 120,000 rows, whatever
-            # `rows` says): they are gathered into batches of `rows`, since each batch costs
-            # its consumer (a Great Expectations validation) a fixed overhead.
+            # `rows` says): they are gathered into batches of `rows` (or `max_bytes`), since
+            # each batch costs its consumer (a Great Expectations validation) a fixed overhead.
             pending: list[pa.RecordBatch] = []
-            held, yielded = 0, False
+            held = held_bytes = 0
+            yielded = False
             for batch in reader:
                 pending.append(batch)
                 held += batch.num_rows
-                while held >= rows:
+                held_bytes += batch.nbytes
+                while held >= rows or (max_bytes and held_bytes >= max_bytes):
                     gathered = pa.Table.from_batches(pending, schema=reader.schema)
                     yield pl.from_arrow(gathered.slice(0, rows))
                     rest = gathered.slice(rows)
-                    pending, held, yielded = rest.to_batches(), rest.num_rows, True
+                    pending, held, held_bytes, yielded = rest.to_batches(), rest.num_rows, rest.nbytes, True
             if held or not yielded:
                 yield pl.from_arrow(pa.Table.from_batches(pending, schema=reader.schema))
 

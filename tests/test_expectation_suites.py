@@ -1,6 +1,8 @@
 """The Great Expectations suites: which columns a validation reads, and that a suite whose
 expectations filter rows by a condition still sees the column the condition names."""
 
+from datetime import datetime
+
 import polars as pl
 import pytest
 
@@ -107,6 +109,37 @@ def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
     batches = list(warehouse.read_batches("clean", "big", rows=250_000))
     assert [f.height for f in batches] == [250_000, 250_000, 100_000]
     assert pl.concat(batches)["a"].to_list() == list(range(600_000))
+    # A byte budget: a wide table goes in batches of fewer rows (DuckDB's own, gathered until
+    # the budget is reached), and every row arrives once, in order.
+    with warehouse.connect() as db:
+        db.execute("create table clean.wide as select range as a, range * 2 as b, range * 3 as c from range(600000)")
+    wide = list(warehouse.read_batches("clean", "wide", rows=1_000_000, max_bytes=4 * 2**20))
+    assert len(wide) > 1 and all(f.height < 600_000 for f in wide)
+    assert all(f.estimated_size() < 2 * 4 * 2**20 for f in wide)
+    assert pl.concat(wide)["a"].to_list() == list(range(600_000))
+
+
+def test_a_validated_frame_is_let_go_at_once():
+    """GE's execution engine and data source refer to each other and keep the frame
+    validated: after a validation no copy of it may stay alive until a full collection."""
+    import gc
+
+    import pandas as pd
+
+    n = 54_321
+    frame = pl.DataFrame(
+        {
+            "respondent_key": [f"{i:032x}" for i in range(n)],
+            "collaboration_id": ["net"] * n,
+            "wave": [1] * n,
+            "organisation_code": ["R1H"] * n,
+            "submitted_at": [datetime(2024, 5, 1)] * n,
+        }
+    )
+    assert validate(SPECS["clean_diagnostic_respondents"], frame).success
+    del frame
+    left = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == n]
+    assert left == []
 
 
 def test_partner_ratings_suite_holds_closeness_to_its_scale():

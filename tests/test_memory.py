@@ -20,7 +20,7 @@ def test_freed_heap_memory_goes_back_to_the_system():
     last = blocks[-1]
     del blocks
     before, after = release_memory()
-    assert before == pytest.approx(resident_megabytes(), abs=200)
+    assert after == pytest.approx(resident_megabytes(), abs=50)  # MiB of this process, as /proc says
     assert before - after > 100, f"{before:.0f} -> {after:.0f} MiB"
     assert len(last) == 100_000
 
