@@ -12,7 +12,7 @@ before paying for them.
 | ``COLLAB_HEALTH_<SOURCE>_SOURCE`` | from ``sources.yaml`` | one source's location |
 | ``COLLAB_HEALTH_PSEUDONYM_KEY`` | none | the secret key respondent ids are hashed with |
 | ``COLLAB_HEALTH_MODE`` | ``demo`` | ``demo`` or ``production`` (anything else is refused) |
-| ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``600MB`` | DuckDB's memory limit in the dbt build |
+| ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``512MB`` | DuckDB's memory limit in the dbt build |
 | ``COLLAB_HEALTH_DUCKDB_THREADS`` | ``2`` | DuckDB's threads in the dbt build (the marts do not depend on it) |
 | ``COLLAB_HEALTH_WAREHOUSE`` | (set by the pipeline) | the working warehouse dbt builds into |
 | ``COLLAB_HEALTH_ENGINE`` | ``duckdb`` | what dbt builds on: ``duckdb``, or ``spark`` (a local Spark session; ``make spark-setup``) |
@@ -63,7 +63,7 @@ class Settings:
     config_dir: Path
     mode: str = "demo"
     pseudonym_key: str = field(default="", repr=False)
-    duckdb_memory_limit: str = "600MB"
+    duckdb_memory_limit: str = "512MB"
     duckdb_threads: int = 2
     engine: str = "duckdb"
     spark_memory: str = "2g"
@@ -98,7 +98,7 @@ class Settings:
             config_dir=config_dir,
             mode=mode,
             pseudonym_key=environ.get(f"{PREFIX}PSEUDONYM_KEY", ""),
-            duckdb_memory_limit=(environ.get(f"{PREFIX}DUCKDB_MEMORY_LIMIT") or "600MB").strip(),
+            duckdb_memory_limit=(environ.get(f"{PREFIX}DUCKDB_MEMORY_LIMIT") or "512MB").strip(),
             duckdb_threads=int(threads),
             engine=engine,
             spark_memory=(environ.get(f"{PREFIX}SPARK_MEMORY") or "2g").strip(),
