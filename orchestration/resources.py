@@ -84,9 +84,13 @@ class ProjectPaths(ConfigurableResource):
         return self.folders.build_warehouse
 
 
-def _parquet_glob(folder: Path) -> str:
-    """A SQL string literal naming every Parquet file of `folder`."""
-    return "'" + str(Path(folder) / "*.parquet").replace("'", "''") + "'"
+def _parquet_files(folder: Path) -> str:
+    """A SQL list of the Parquet files of `folder`, in name order: named one by one, since
+    a glob would read `[`, `*` or `?` in the warehouse's own path as patterns."""
+    paths = sorted(Path(folder).glob("*.parquet"))
+    if not paths:
+        raise FileNotFoundError(f"no Parquet files in {folder}")
+    return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
 
 
 class DuckDBWarehouse(ConfigurableResource):
@@ -141,11 +145,12 @@ class DuckDBWarehouse(ConfigurableResource):
     ) -> int:
         """Replace `schema.name` with the rows of the Parquet files in `folder` whose `on`
         columns match a row of `keep` (a frame, or a folder of Parquet files; None: every
-        row), in `order_by` order (nulls first) if given, else the files' own order. DuckDB
-        reads the files itself, spilling rather than holding them. Returns the row count."""
+        row), in `order_by` order (nulls first) if given; else, without `keep`, in the files'
+        own order (with `keep`, in no set order: a semi join does not keep it). DuckDB reads
+        the files itself, spilling rather than holding them. Returns the row count."""
         for identifier in [schema, name, *on, *order_by]:
             _check_identifier(identifier)
-        files = _parquet_glob(folder)
+        files = _parquet_files(folder)
         columns = ", ".join(f'"{column}"' for column in on)
         query = f"select * from read_parquet({files}, union_by_name = true)"
         with self.connect() as connection:
@@ -153,7 +158,7 @@ class DuckDBWarehouse(ConfigurableResource):
                 connection.register("keep", keep.select(on).unique().to_arrow())
                 query += f" semi join keep using ({columns})"
             elif keep is not None:
-                query += f" semi join (select distinct {columns} from read_parquet({_parquet_glob(keep)})) kept using ({columns})"
+                query += f" semi join (select distinct {columns} from read_parquet({_parquet_files(keep)})) kept using ({columns})"
             if order_by:
                 query += " order by " + ", ".join(f'"{column}" nulls first' for column in order_by)
             connection.execute("begin transaction")
@@ -223,11 +228,13 @@ class DuckDBWarehouse(ConfigurableResource):
                 pending.append(batch)
                 held += batch.num_rows
                 held_bytes += batch.nbytes
-                while held >= rows or (max_bytes and held_bytes >= max_bytes):
+                while held >= rows or (held and max_bytes and held_bytes >= max_bytes):
                     gathered = pa.Table.from_batches(pending, schema=reader.schema)
                     yield pl.from_arrow(gathered.slice(0, rows))
                     rest = gathered.slice(rows)
-                    pending, held, held_bytes, yielded = rest.to_batches(), rest.num_rows, rest.nbytes, True
+                    # (a slice's nbytes counts a dictionary column's whole dictionary, rows or not)
+                    pending, held, yielded = rest.to_batches(), rest.num_rows, True
+                    held_bytes = rest.nbytes if held else 0
             if held or not yielded:
                 yield pl.from_arrow(pa.Table.from_batches(pending, schema=reader.schema))
 

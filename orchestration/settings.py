@@ -12,7 +12,7 @@ before paying for them.
 | ``COLLAB_HEALTH_<SOURCE>_SOURCE`` | from ``sources.yaml`` | one source's location |
 | ``COLLAB_HEALTH_PSEUDONYM_KEY`` | none | the secret key respondent ids are hashed with |
 | ``COLLAB_HEALTH_MODE`` | ``demo`` | ``demo`` or ``production`` (anything else is refused) |
-| ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``512MB`` | DuckDB's memory limit in the dbt build |
+| ``COLLAB_HEALTH_DUCKDB_MEMORY_LIMIT`` | ``512MB`` | DuckDB's memory limit in the dbt build and the run's warehouse connections |
 | ``COLLAB_HEALTH_DUCKDB_THREADS`` | ``2`` | DuckDB's threads in the dbt build (the marts do not depend on it) |
 | ``COLLAB_HEALTH_WAREHOUSE`` | (set by the pipeline) | the working warehouse dbt builds into |
 | ``COLLAB_HEALTH_ENGINE`` | ``duckdb`` | what dbt builds on: ``duckdb``, or ``spark`` (a local Spark session; ``make spark-setup``) |

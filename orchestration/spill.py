@@ -10,8 +10,8 @@ holds). Two kinds:
   example to keep each respondent's latest submission. Their rows are split by a column
   whose rows never meet rows of another value in the combining (the collaboration: each
   rule's key contains it), and combined a batch of values at a time. Memory is then
-  bounded by a batch, not by the source: at national scale a million respondents took
-  1.2 GB combined at once.
+  bounded by a batch (and the largest collaboration: one value's rows are never split),
+  not by the source: at national scale a million respondents took 1.2 GB combined at once.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from ingest.quarantine import IngestResult
 #: Rows of the batched tables combined at once: a few collaborations' worth, well within
 #: memory, and enough that the fixed cost of a combine (a few milliseconds) stays small.
 BATCH_ROWS = 200_000
+
+#: Partitions are buckets of the column's values (by hash), not the values themselves: a
+#: file of a thousand distinct collaboration strings (a wrong column, a hostile file) then
+#: makes at most this many small Parquet files, not one per value. Rows of one value are
+#: always in one bucket, which is all the combining needs.
+BUCKETS = 256
 
 QUARANTINE = "_quarantine"
 
@@ -49,7 +55,7 @@ class Spill:
         #: plain table -> the table whose kept (source_file, source_row) it keeps (None: all rows)
         self.plain = dict(plain or {})
         self.root, self.batched = root, batched
-        self._values: dict[tuple, int] = {}  # a batched column value -> its partition number
+        self._values: dict[tuple, int] = {}  # a bucket of the batched column -> its partition number
         self._rows: list[int] = []  # rows held per partition (all batched tables)
         self._schemas: dict[str, dict[tuple, pl.Schema]] = {}  # distinct schemas, in file order
         self._templates: dict[str, pl.DataFrame] = {}  # each spilled table, empty
@@ -71,8 +77,10 @@ class Spill:
                 self._write(frame, self.folder(name) / f"{index:06d}.parquet")
             else:
                 self._schemas.setdefault(name, {}).setdefault(tuple(frame.schema.items()), frame.schema)
-                for value, part in frame.partition_by(self.batched.column, as_dict=True, maintain_order=True).items():
-                    number = self._values.setdefault(value, len(self._values))
+                buckets = frame.with_columns(_bucket=pl.col(self.batched.column).cast(pl.String).hash(seed=0) % BUCKETS)
+                for bucket, part in buckets.partition_by("_bucket", as_dict=True, maintain_order=True).items():
+                    part = part.drop("_bucket")
+                    number = self._values.setdefault(bucket, len(self._values))
                     if number == len(self._rows):
                         self._rows.append(0)
                     self._rows[number] += part.height

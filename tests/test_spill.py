@@ -86,3 +86,16 @@ def test_no_rows_at_all_still_gives_the_combined_tables(tmp_path):
     (combined,) = spill.combine_in_batches(combine)
     assert calls == [0]
     assert combined["t"].columns == ["group", "row", "kept"]
+
+
+def test_a_thousand_distinct_values_make_at_most_one_bucket_each_of_a_few_hundred(tmp_path):
+    from ingest.quarantine import IngestResult
+
+    values = [f"typed by hand {i}" for i in range(1_000)] + [None]
+    frame = pl.DataFrame({"group": values, "row": range(len(values))})
+    spill = Spill(tmp_path, batched=Batched("group", {"t": ("row",)}))
+    spill.take(1, IngestResult("f.csv", "", 0, tables={"t": frame}))
+    written = list((tmp_path / "partitions" / "t").glob("*/*.parquet"))
+    assert 1 < len(written) <= spill_module.BUCKETS
+    (combined,) = spill.combine_in_batches(lambda results: (results[0].tables, pl.DataFrame()))
+    assert sorted(combined["t"]["row"].to_list()) == list(range(len(values)))  # every row once

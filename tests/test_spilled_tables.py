@@ -31,3 +31,11 @@ def test_a_spilled_table_keeps_exactly_the_kept_rows_of_every_file(tmp_path):
         ).fetchall()
     assert table == [("a.csv", 2, "q1"), ("a.csv", 2, "q2"), ("b.csv", 2, "q1")]
     assert types == [("VARCHAR",), ("BIGINT",), ("VARCHAR",)]
+
+
+def test_a_warehouse_path_with_glob_characters_still_finds_its_files(tmp_path):
+    folder = tmp_path / "runs[1]" / "spill*"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"source_file": ["a.csv"], "source_row": [2]}).write_parquet(folder / "000001.parquet")
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "runs[1]" / "w.duckdb"))
+    assert warehouse.replace_table_from_parquet("clean", "rows", folder) == 1
