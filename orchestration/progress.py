@@ -91,6 +91,10 @@ class RunConsole:
         flat = message.replace("\r", "\\r").replace("\n", "\\n")
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
         self._log.write(f"{stamp} {record.levelname:<7} {step or '-'} {flat}\n")
+        error = getattr(event.event_specific_data, "error", None) if event is not None else None
+        if error is not None:  # a failed step: the whole error, its causes and where they arose
+            trace = error.to_string().replace("\r", "\\r").replace("\n", "\\n")
+            self._log.write(f"{stamp} {record.levelname:<7} {step or '-'} {trace}\n")
         self._log.flush()
         if self.verbose:
             self._print(f"  [{record.levelname.lower()}] {step + ': ' if step else ''}{message}")

@@ -119,7 +119,10 @@ def build_publish_assets(dbt_models: AssetsDefinition) -> list[AssetsDefinition]
         from reports.build import build_reports
 
         reports = build_reports(
-            paths.warehouse_path, paths.reports_dir, run_results=RUN_TARGET_PATH / "run_results.json"
+            paths.warehouse_path,
+            paths.reports_dir,
+            run_results=RUN_TARGET_PATH / "run_results.json",
+            chart_cache=paths.folders.chart_cache_dir,
         )
         context.log.info(f"{len(reports.pages)} collaboration reports; index: {reports.index}")
         return MaterializeResult(

@@ -125,6 +125,11 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def chart_cache_dir(self) -> Path:
+        """The reports' charts as last drawn, by a hash of their inputs (reports/charts.py)."""
+        return self.data_dir / "state" / "charts"
+
+    @property
     def docs_file(self) -> Path:
         return self.data_dir / "docs" / "collab_health_dbt_docs.html"
 

@@ -21,7 +21,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import bands, headline, icons, network, spc_reading
-from reports.charts import Point, Window, spc_chart
+from reports.charts import ChartCache, Point, Window, build_started, spc_chart
 from reports.headline import OPTIONAL_WARNING_COLUMNS
 from reports.names import proper_case
 
@@ -86,7 +86,7 @@ def _columns(db: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     }
 
 
-def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -> dict:
+def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict, chart_cache: ChartCache | None) -> dict:
     cid = collaboration["collaboration_id"]
     collaboration = {
         **collaboration,
@@ -242,6 +242,7 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
                 target=target,
                 target_label=f"{target_label[0].upper()}{target_label[1:]} {_format(target, now['unit'])}",
                 element_ids=anchor,
+                cache=chart_cache,
             ),
             description=description,
             variation=last["spc_signal"],
@@ -309,9 +310,17 @@ def _collaboration_context(db: duckdb.DuckDBPyConnection, collaboration: dict) -
 
 
 def build_reports(
-    warehouse: Path, folder: Path, run_results: Path | None = None, generated: dt.datetime | None = None
+    warehouse: Path,
+    folder: Path,
+    run_results: Path | None = None,
+    generated: dt.datetime | None = None,
+    chart_cache: Path | None = None,
 ) -> ReportSet:
-    """Write one page per collaboration and an index into `folder` (each written aside, then renamed)."""
+    """Write one page per collaboration and an index into `folder` (each written aside, then
+    renamed). With `chart_cache`, a chart drawn by an earlier build from the same inputs is
+    read from that folder, and charts this build did not use are deleted from it."""
+    started = build_started()
+    charts = ChartCache(chart_cache) if chart_cache else None
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     environment.filters["fmt"] = _format
     environment.globals.update(
@@ -340,7 +349,9 @@ def build_reports(
         pages: dict[str, Path] = {}
         page = environment.get_template("collaboration.html.j2")
         triage = []
-        for collaboration, context in zip(collaborations, _page_contexts(warehouse, db, collaborations), strict=True):
+        for collaboration, context in zip(
+            collaborations, _page_contexts(warehouse, db, collaborations, charts), strict=True
+        ):
             pages[collaboration["collaboration_id"]] = _write(
                 folder / f"{collaboration['collaboration_id']}.html", page.render(**common, **context)
             )
@@ -355,6 +366,8 @@ def build_reports(
     for stale in folder.glob("*.html"):
         if stale != index and stale not in pages.values():
             stale.unlink()
+    if charts is not None:
+        charts.prune(started)
     return ReportSet(index=index, pages=pages)
 
 
@@ -363,21 +376,23 @@ def build_reports(
 PARALLEL_FROM = 16
 
 
-def _contexts_of(warehouse: Path, collaborations: list[dict]) -> list[dict]:
+def _contexts_of(warehouse: Path, collaborations: list[dict], charts: ChartCache | None) -> list[dict]:
     """One worker's share: the page contexts (queries and charts) of some collaborations."""
     with duckdb.connect(str(warehouse), read_only=True) as db:
-        return [_collaboration_context(db, collaboration) for collaboration in collaborations]
+        return [_collaboration_context(db, collaboration, charts) for collaboration in collaborations]
 
 
-def _page_contexts(warehouse: Path, db: duckdb.DuckDBPyConnection, collaborations: list[dict]) -> list[dict]:
+def _page_contexts(
+    warehouse: Path, db: duckdb.DuckDBPyConnection, collaborations: list[dict], charts: ChartCache | None
+) -> list[dict]:
     """Each collaboration's page context, in order; charts dominate, so with many pages they
     are drawn in worker processes (spawned: the caller may hold threads and locks)."""
     workers = min(os.cpu_count() or 1, len(collaborations) // (PARALLEL_FROM // 2))
     if len(collaborations) < PARALLEL_FROM or workers < 2:
-        return [_collaboration_context(db, collaboration) for collaboration in collaborations]
+        return [_collaboration_context(db, collaboration, charts) for collaboration in collaborations]
     shares = [collaborations[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        done = list(pool.map(_contexts_of, [warehouse] * workers, shares))
+        done = list(pool.map(_contexts_of, [warehouse] * workers, shares, [charts] * workers))
     # Interleaved shares back into the collaborations' order.
     return [done[i % workers][i // workers] for i in range(len(collaborations))]
 

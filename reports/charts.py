@@ -7,15 +7,25 @@ target as a red dashed line inside the axis, and the diagnostic waves' fieldwork
 labelled. Fonts are drawn as paths, so the SVG needs nothing from outside the file. The
 figure is FIGURE_WIDTH_PX wide at 100% zoom, so its smallest text (MIN_FONT_PT) is at least
 11 px there.
+
+Drawing is most of a report build's time, and most charts are the same from one night to the
+next: a ChartCache keeps each SVG under a hash of everything it is drawn from (the chart's
+arguments, this module's code and matplotlib's version), so an unchanged chart is read back,
+byte for byte what drawing it again would give.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
 import matplotlib
 
@@ -72,6 +82,52 @@ class Window:
     end: dt.date
 
 
+#: What a cached chart depends on besides its arguments: the drawing code (this file, with its
+#: colours and rcParams) and matplotlib's version.
+DRAWING_VERSION = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChartCache:
+    """SVGs already drawn, one file each in `folder`, named by the hash of what they were
+    drawn from. Safe for worker processes (each file is written aside, then renamed)."""
+
+    folder: Path
+
+    def svg(self, inputs: tuple, draw: Callable[[], str]) -> str:
+        """The chart drawn from `inputs` (a tuple with an exact repr): read back if drawn
+        before, else drawn now and kept."""
+        key = hashlib.sha256(repr((DRAWING_VERSION, inputs)).encode()).hexdigest()
+        path = self.folder / f"{key}.svg"
+        try:
+            svg = path.read_text(encoding="utf-8")
+            os.utime(path)  # used by this build: kept by prune()
+            return svg
+        except FileNotFoundError:
+            pass
+        svg = draw()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{key}.{os.getpid()}.writing")
+        staging.write_text(svg, encoding="utf-8")
+        os.replace(staging, path)
+        return svg
+
+    def prune(self, started: float) -> int:
+        """Delete the charts no build used since `started` (a time.time()); returns how many."""
+        removed = 0
+        for path in self.folder.glob("*.svg"):
+            if path.stat().st_mtime < started:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def build_started() -> float:
+    """A build's start as ChartCache.prune takes it: a second early, since file times come
+    from a coarser clock than time.time()."""
+    return time.time() - 1.0
+
+
 def _svg(figure: plt.Figure, title: str, description: str) -> str:
     buffer = io.StringIO()
     # Fixed margins, not bbox_inches="tight": that draws every figure twice (half the cost).
@@ -104,9 +160,27 @@ def spc_chart(
     target: float | None = None,
     target_label: str = "Target",
     element_ids: str = "chart",
+    cache: ChartCache | None = None,
 ) -> str:
     """An XmR chart as inline SVG, with `description` as its alt text and `target` as a line
-    (the plot area and the target line carry ids starting with `element_ids`)."""
+    (the plot area and the target line carry ids starting with `element_ids`); read from
+    `cache` when drawn before from the same inputs."""
+    inputs = (points, windows, title, value_format, description, target, target_label, element_ids)
+    if cache is not None:
+        return cache.svg(inputs, lambda: _spc_chart(*inputs))
+    return _spc_chart(*inputs)
+
+
+def _spc_chart(
+    points: list[Point],
+    windows: list[Window],
+    title: str,
+    value_format: str,
+    description: str,
+    target: float | None,
+    target_label: str,
+    element_ids: str,
+) -> str:
     figure, axes = plt.subplots(figsize=FIGURE_SIZE, dpi=100)
     months = [p.month for p in points]
     # A gap of more than a month in the data breaks the lines instead of bridging it.

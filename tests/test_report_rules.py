@@ -1,6 +1,6 @@
 """The reports' rules on small hand-made inputs: proper-case names (on the real ODS names of
 the bundled reference), bands on an instrument's own scale, the headline and index triage,
-the SPC readings under each chart, the icons and the chart's value axis."""
+the SPC readings under each chart, the icons, the chart's value axis and the chart cache."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 from conftest import SAMPLE_ODS
 
-from reports import bands, headline, icons, spc_reading
-from reports.charts import Point, y_limits
+from reports import bands, charts, headline, icons, spc_reading
+from reports.charts import ChartCache, Point, Window, build_started, spc_chart, y_limits
 from reports.names import proper_case
 
 pytestmark = pytest.mark.unit
@@ -315,6 +315,47 @@ def test_value_axis_includes_a_target_above_the_data():
     assert low < 0.80 and high > 0.95
     low, high = y_limits(points, 0.50)
     assert low < 0.50 and high > 0.90
+
+
+def test_a_cached_chart_is_the_drawn_chart_and_is_not_drawn_twice(tmp_path, monkeypatch):
+    points = [Point(month(i), 0.85 + (i % 3) / 100, 0.86, 0.80, 0.90, "common_cause") for i in range(12)]
+    windows = [Window("Wave 1", month(2), month(3))]
+    arguments = (points, windows, "Four-hour performance", ".0%", "A chart.")
+    drawn = spc_chart(*arguments, target=0.95, element_ids="ae")
+    cache = ChartCache(tmp_path / "charts")
+    started = build_started()
+    assert spc_chart(*arguments, target=0.95, element_ids="ae", cache=cache) == drawn
+    assert len(list(cache.folder.glob("*.svg"))) == 1
+
+    def not_again(*_):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(charts, "_spc_chart", not_again)
+    assert spc_chart(*arguments, target=0.95, element_ids="ae", cache=cache) == drawn
+    # Any input that changes the picture is another chart: a value, the target, the alt text.
+    changed = [
+        Point(p.month, p.value + (i == 11) * 1e-9, p.mean, p.lower, p.upper, p.signal) for i, p in enumerate(points)
+    ]
+    for other in (
+        dict(points=changed),
+        dict(target=0.9),
+        dict(description="Another chart."),
+    ):
+        call = {"points": points, "target": 0.95, "description": "A chart.", **other}
+        with pytest.raises(AssertionError, match="drawn again"):
+            spc_chart(
+                call["points"],
+                windows,
+                "Four-hour performance",
+                ".0%",
+                call["description"],
+                target=call["target"],
+                cache=cache,
+            )
+    # A build that used none of the cached charts leaves none behind.
+    assert cache.prune(started) == 0
+    assert cache.prune(build_started() + 2) == 1
+    assert not list(cache.folder.glob("*.svg"))
 
 
 def test_yearly_experience_measures_read_in_years_and_each_measure_warns_once():

@@ -1,0 +1,40 @@
+"""The run's console and log file (orchestration/progress.py): a failed step's whole error
+reaches the log file, on one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+from dagster import DagsterEvent
+from dagster._core.execution.plan.objects import StepFailureData
+from dagster._utils.error import serializable_error_info_from_exc_info
+
+from orchestration.progress import RunConsole
+
+pytestmark = pytest.mark.unit
+
+
+def failure_record(step: str) -> logging.LogRecord:
+    try:
+        raise AttributeError("'list' object has no attribute 'svg'\nsecond line")
+    except AttributeError:
+        error = serializable_error_info_from_exc_info(sys.exc_info())
+    event = DagsterEvent(
+        "STEP_FAILURE", "nightly", step_key=step, event_specific_data=StepFailureData(error, user_failure_data=None)
+    )
+    record = logging.LogRecord("dagster", logging.ERROR, __file__, 1, "failed", None, None)
+    record.dagster_meta = {"dagster_event": event, "step_key": step, "orig_message": "Execution of step failed."}
+    return record
+
+
+def test_a_failed_step_writes_its_error_and_traceback_to_the_log(tmp_path):
+    console = RunConsole(["reports__collaboration_reports"], 0, tmp_path / "run.log", out=open(tmp_path / "out", "w"))
+    console.handle(failure_record("reports__collaboration_reports"))
+    console.finish()
+    lines = (tmp_path / "run.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("reports__collaboration_reports Execution of step failed.")
+    assert "AttributeError: 'list' object has no attribute 'svg'\\nsecond line" in lines[1]
+    assert "test_progress.py" in lines[1]  # where it was raised
