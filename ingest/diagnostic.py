@@ -287,7 +287,14 @@ def read_diagnostic_export(
     # cell may hold an id, a name or free text. File, row, column and reason locate it.
     # Computed once: every rule below starts from it.
     # Answer columns are categorical (see ColumnSelection): blank is empty or only spaces.
-    raw_answers = {value for column in item_columns.values() for value in rows.get_column(column).unique().to_list()}
+    # Each answer column's distinct values, in one pass over the rows.
+    answer_columns = list(item_columns.values())
+    distinct = (
+        dict(zip(answer_columns, rows.select(pl.col(answer_columns).unique().implode()).row(0), strict=True))
+        if answer_columns
+        else {}
+    )
+    raw_answers = {value for values in distinct.values() for value in values}
     spaces_only = [value for value in raw_answers if value is not None and not value.strip()]
     rows = rows.with_columns(
         _usable=~(
@@ -318,7 +325,7 @@ def read_diagnostic_export(
     lookups: dict[str, tuple[dict[str, int], set[str]]] = {}  # item column -> (values, unrecognised)
     for scale in {id(s): s for s in item_scales.values()}.values():
         columns = [item_columns[i] for i, s in item_scales.items() if s is scale]
-        raw_values = {value for column in columns for value in rows.get_column(column).unique().to_list()}
+        raw_values = {value for column in columns for value in distinct[column]}
         lookup = _answer_lookup(scale, list(raw_values))
         lookups |= {column: lookup for column in columns}
     unrecognised = set().union(*(bad for _, bad in lookups.values())) if lookups else set()
