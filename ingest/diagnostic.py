@@ -299,7 +299,12 @@ def read_diagnostic_export(
     rows = rows.with_columns(
         _usable=~(
             blank_row_mask(rows, list(layout.fields))
-            & pl.all_horizontal([pl.col(c).is_null() | pl.col(c).is_in(spaces_only) for c in item_columns.values()])
+            & pl.all_horizontal(
+                [
+                    pl.col(c).is_null() | pl.col(c).is_in(spaces_only) if spaces_only else pl.col(c).is_null()
+                    for c in answer_columns
+                ]
+            )
         )
     )
     usable = pl.col("_usable")

@@ -49,6 +49,23 @@ def test_tiny_export_in_every_encoding(tmp_path, codebooks, encoding):
     assert "Any other comments" in result.ignored_columns
 
 
+def test_a_row_of_spaces_is_blank_and_a_spaces_answer_is_no_answer(tmp_path, codebooks):
+    path = tmp_path / "tiny_wave1.csv"
+    write_tiny_export(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    width = len(lines[0].split(","))
+    # Row 11: nothing but spaces in every answer; row 12: p8 with a spaces-only SP1 and an SP2.
+    spaces = ",".join(["", "", "", "", "", ""] + ["   "] * (width - 7) + [""])
+    answered = lines[2].replace("p2", "p8").replace(",4,", ",  ,", 1)
+    path.write_text("\n".join([*lines, spaces, answered]) + "\n", encoding="utf-8")
+    result = read_and_combine(path, codebooks)
+    reasons = dict(result.quarantine.filter(pl.col("scope") == "row").select("source_row", "reason").iter_rows())
+    assert reasons[11] == "blank row"
+    assert 12 not in reasons
+    answers = result.tables["diagnostic_answers"].filter(pl.col("source_row") == 12)
+    assert answers["item_id"].to_list() == ["AH2"]  # SP1 spaces: no answer; SP2 "Don't know": missing
+
+
 def test_answers_mapped_missing_dropped_and_reverse_keyed(tmp_path, codebooks):
     path = tmp_path / "tiny_wave1.csv"
     write_tiny_export(path)
