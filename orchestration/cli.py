@@ -56,7 +56,7 @@ def _use_project_instance(settings: Settings) -> None:
 
 
 def relax_sqlite_durability() -> None:
-    """Dagster's local run history (SQLite, one transaction per event, ~450 events for a
+    """Dagster's local run history (SQLite, one transaction per event, ~1,300 events for a
     nightly run) is written without waiting for the disk on every commit in this process
     (``PRAGMA synchronous=OFF``): the run's bookkeeping then costs seconds, not tens of
     seconds. A killed process loses nothing (the operating system still writes the pages);

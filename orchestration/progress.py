@@ -92,7 +92,7 @@ class RunConsole:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
         self._log.write(f"{stamp} {record.levelname:<7} {step or '-'} {flat}\n")
         error = getattr(event.event_specific_data, "error", None) if event is not None else None
-        if error is not None:  # a failed step: the whole error, its causes and where they arose
+        if error is not None:  # a step or run that failed: the whole error, its causes and where they arose
             trace = error.to_string().replace("\r", "\\r").replace("\n", "\\n")
             self._log.write(f"{stamp} {record.levelname:<7} {step or '-'} {trace}\n")
         self._log.flush()

@@ -23,6 +23,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -101,10 +102,12 @@ class ChartCache:
         path = self.folder / f"{key}.svg"
         try:
             svg = path.read_text(encoding="utf-8")
-            os.utime(path)  # used by this build: kept by prune()
+        except (FileNotFoundError, UnicodeDecodeError):
+            svg = ""
+        if svg.startswith("<svg") and svg.endswith("</svg>\n"):  # not a file cut short
+            with suppress(OSError):  # a folder this process may read but not touch: drawn again next time
+                os.utime(path)  # used by this build: kept by prune()
             return svg
-        except FileNotFoundError:
-            pass
         svg = draw()
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f".{key}.{os.getpid()}.writing")
@@ -113,9 +116,10 @@ class ChartCache:
         return svg
 
     def prune(self, started: float) -> int:
-        """Delete the charts no build used since `started` (a time.time()); returns how many."""
+        """Delete the charts no build used since `started` (a time.time()), and files a killed
+        writer left; returns how many."""
         removed = 0
-        for path in self.folder.glob("*.svg"):
+        for path in [*self.folder.glob("*.svg"), *self.folder.glob(".*.writing")]:
             if path.stat().st_mtime < started:
                 path.unlink(missing_ok=True)
                 removed += 1

@@ -30,10 +30,11 @@ def failure_record(step: str) -> logging.LogRecord:
 
 
 def test_a_failed_step_writes_its_error_and_traceback_to_the_log(tmp_path):
-    console = RunConsole(["reports__collaboration_reports"], 0, tmp_path / "run.log", out=open(tmp_path / "out", "w"))
-    console.handle(failure_record("reports__collaboration_reports"))
-    console.finish()
-    lines = (tmp_path / "run.log").read_text(encoding="utf-8").splitlines()
+    with open(tmp_path / "out", "w", encoding="utf-8") as out:
+        console = RunConsole(["reports__collaboration_reports"], 0, tmp_path / "run.log", out=out)
+        console.handle(failure_record("reports__collaboration_reports"))
+        console.finish()
+    lines = (tmp_path / "run.log").read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == 2
     assert lines[0].endswith("reports__collaboration_reports Execution of step failed.")
     assert "AttributeError: 'list' object has no attribute 'svg'\\nsecond line" in lines[1]

@@ -350,8 +350,14 @@ def test_a_cached_chart_is_the_drawn_chart_and_is_not_drawn_twice(tmp_path, monk
                 ".0%",
                 call["description"],
                 target=call["target"],
+                element_ids="ae",
                 cache=cache,
             )
+    # A file cut short (a power cut while it was written) is drawn again, not served.
+    (cached,) = cache.folder.glob("*.svg")
+    cached.write_text(drawn[: len(drawn) // 2], encoding="utf-8")
+    with pytest.raises(AssertionError, match="drawn again"):
+        spc_chart(*arguments, target=0.95, element_ids="ae", cache=cache)
     # A build that used none of the cached charts leaves none behind.
     assert cache.prune(started) == 0
     assert cache.prune(build_started() + 2) == 1

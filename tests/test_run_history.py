@@ -91,3 +91,32 @@ def test_forked_child_opens_its_own_connections(dagster_home: Path) -> None:
         # The parent's pooled connections still work after the child has gone.
         assert len(instance.all_logs(run_id)) == before
         assert instance.event_log_storage._engines.keys() >= parent_engines.keys() - {None}
+
+
+def test_a_watcher_sees_events_while_the_writer_keeps_its_connection(tmp_path: Path) -> None:
+    """The UI follows a running run by watching its files: with the connection kept open the
+    events sit in the write-ahead log, which is watched too."""
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    seen: list[str] = []
+
+    def entry(message: str) -> EventLogEntry:
+        return EventLogEntry(
+            error_info=None, level=20, user_message=message, run_id="run1", timestamp=time.time(), job_name="j"
+        )
+
+    try:
+        storage.store_event(entry("before watching"))
+        storage.watch("run1", None, lambda event, _cursor: seen.append(event.user_message))
+        for i in range(5):
+            storage.store_event(entry(f"event {i}"))
+        deadline = time.monotonic() + 10
+        while len(seen) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "run1" in storage._engines  # the writer's connection is still open
+        assert seen == ["before watching", *[f"event {i}" for i in range(5)]]
+    finally:
+        storage.dispose()
