@@ -10,13 +10,14 @@ figure is FIGURE_WIDTH_PX wide at 100% zoom, so its smallest text (MIN_FONT_PT) 
 
 Drawing is most of a report build's time, and most charts are the same from one night to the
 next: a ChartCache keeps each SVG under a hash of everything it is drawn from (the chart's
-arguments, this module's code and matplotlib's version), so an unchanged chart is read back,
-byte for byte what drawing it again would give.
+arguments, this module's code, matplotlib's version, settings and font), so an unchanged
+chart is read back, byte for byte what drawing it again would give.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -83,9 +84,17 @@ class Window:
     end: dt.date
 
 
-#: What a cached chart depends on besides its arguments: the drawing code (this file, with its
-#: colours and rcParams) and matplotlib's version.
-DRAWING_VERSION = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
+@functools.cache
+def drawing_version() -> str:
+    """What a cached chart depends on besides its arguments: the drawing code (this file, with
+    its colours), matplotlib's version, the settings in force (this file's rcParams and any
+    matplotlibrc) and the font file drawn with."""
+    from matplotlib import font_manager
+
+    settings = repr(sorted((key, repr(value)) for key, value in matplotlib.rcParams.items()))
+    font = font_manager.findfont(matplotlib.rcParams["font.family"][0])
+    parts = [Path(__file__).read_bytes(), matplotlib.__version__.encode(), settings.encode(), font.encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ class ChartCache:
     def svg(self, inputs: tuple, draw: Callable[[], str]) -> str:
         """The chart drawn from `inputs` (a tuple with an exact repr): read back if drawn
         before, else drawn now and kept."""
-        key = hashlib.sha256(repr((DRAWING_VERSION, inputs)).encode()).hexdigest()
+        key = hashlib.sha256(repr((drawing_version(), inputs)).encode()).hexdigest()
         path = self.folder / f"{key}.svg"
         try:
             svg = path.read_text(encoding="utf-8")
