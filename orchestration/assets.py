@@ -562,30 +562,31 @@ def _load_folder(
         )
 
     tables.update(extra_tables or {})
-    spilled_rows = {}
-    batched_order = spill.batched.order if spill.batched else {}
-    for name in (*batched_order, *spill.plain):  # batched first: a plain table may keep what they kept
-        if not spill.folder(name).is_dir():  # no file was read: the table is written empty below
-            continue
-        kept_by = spill.plain.get(name)
-        spilled_rows[name] = warehouse.replace_table_from_parquet(
-            *qualified(name),
-            spill.folder(name),
-            keep=spill.folder(kept_by) if kept_by in batched_order else tables[kept_by] if kept_by else None,
-            on=["source_file", "source_row"],
-            order_by=batched_order.get(name, ()),
-        )
-    for schema in sorted({qualified(name)[0] for name in tables}):
-        warehouse.replace_tables(
-            schema,
-            {
-                qualified(n)[1]: frame
-                for n, frame in tables.items()
-                if qualified(n)[0] == schema and n not in spilled_rows
-            },
-        )
-    warehouse.replace_tables("quarantine", {source: quarantine})
-    write_file_loads(warehouse, source, file_loads, totals)
+    with warehouse.one_connection():  # the tables, quarantine and file loads: the warehouse opened once
+        spilled_rows = {}
+        batched_order = spill.batched.order if spill.batched else {}
+        for name in (*batched_order, *spill.plain):  # batched first: a plain table may keep what they kept
+            if not spill.folder(name).is_dir():  # no file was read: the table is written empty below
+                continue
+            kept_by = spill.plain.get(name)
+            spilled_rows[name] = warehouse.replace_table_from_parquet(
+                *qualified(name),
+                spill.folder(name),
+                keep=spill.folder(kept_by) if kept_by in batched_order else tables[kept_by] if kept_by else None,
+                on=["source_file", "source_row"],
+                order_by=batched_order.get(name, ()),
+            )
+        for schema in sorted({qualified(name)[0] for name in tables}):
+            warehouse.replace_tables(
+                schema,
+                {
+                    qualified(n)[1]: frame
+                    for n, frame in tables.items()
+                    if qualified(n)[0] == schema and n not in spilled_rows
+                },
+            )
+        warehouse.replace_tables("quarantine", {source: quarantine})
+        write_file_loads(warehouse, source, file_loads, totals)
 
     run_metadata = {
         "source": source,
@@ -784,12 +785,13 @@ def metric_values_asset(layouts: dict[str, Layout]) -> AssetsDefinition:
         sources = publication_layouts(paths.config_dir)
         catalogue = load_metric_catalogue(Path(paths.config_dir) / "metrics.yaml", sources)
         frames = {}
-        for source in sorted({s for m in catalogue.metrics for s in m.sources}):
-            frame = warehouse.read_table("clean", source)
-            if frame.height:
-                frames[source] = frame
-            else:
-                context.log.warning(f"{source}: no rows, so no metric values from it")
+        with warehouse.one_connection():  # closed before the metrics are computed: its memory goes back
+            for source in sorted({s for m in catalogue.metrics for s in m.sources}):
+                frame = warehouse.read_table("clean", source)
+                if frame.height:
+                    frames[source] = frame
+                else:
+                    context.log.warning(f"{source}: no rows, so no metric values from it")
         # Written metric by metric to Parquet, then by DuckDB: the long table (three million
         # rows at national scale) is never held whole.
         rows_by_metric, set_aside = {}, 0

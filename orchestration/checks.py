@@ -53,50 +53,61 @@ def great_expectations_check(spec: SuiteSpec) -> AssetChecksDefinition:
     def _check(
         context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, paths: ProjectPaths
     ) -> AssetCheckResult:
-        existing = {
-            name
-            for (name,) in warehouse.query(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                [spec.schema, spec.table],
-            )
-        }
-        # Only what the suite names (all columns if it names none); a named column the table
-        # lacks is left for GE to fail on.
-        columns = tuple(c for c in spec.columns if c in existing)
-        rows = warehouse.count_rows(spec.schema, spec.table)
-        demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
-        if rows == 0 and not demands_rows:
-            # An optional source left unconfigured: nothing to validate.
-            return AssetCheckResult(
-                passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
-            )
-        # Bounds the suite takes from the configuration (the codebooks' scales).
-        parameters = (
-            codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
-        )
-        if validates_in_batches(spec):  # bounded memory, whatever the table's size
-            batches = warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)
-            outcome = validate_batches(spec, batches, parameters)
-        else:
-            outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)
-        release_memory()  # the batches are gone: what they held goes back to the system
-        log = context.log.error if blocking else context.log.warning
-        for failure in outcome.failures:
-            log(f"{spec.schema}.{spec.table}: {describe_failure(failure)}")
-        return AssetCheckResult(
-            passed=outcome.success,
-            severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
-            metadata={
-                "table": f"{spec.schema}.{spec.table}",
-                "rows": rows,
-                "parameters": MetadataValue.json(parameters),
-                "expectations_evaluated": outcome.evaluated,
-                "expectations_failed": len(outcome.failures),
-                "failures": MetadataValue.json(outcome.failures),
-            },
-        )
+        with warehouse.one_connection():  # its three reads open the warehouse once
+            result = _validate(context, spec, blocking, warehouse, paths)
+        release_memory()  # the batches and the connection are gone: what they held goes back
+        return result
 
     return _check
+
+
+def _validate(
+    context: AssetCheckExecutionContext,
+    spec: SuiteSpec,
+    blocking: bool,
+    warehouse: DuckDBWarehouse,
+    paths: ProjectPaths,
+) -> AssetCheckResult:
+    """A suite's validation of its table, as `great_expectations_check` reports it."""
+    existing = {
+        name
+        for (name,) in warehouse.query(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [spec.schema, spec.table],
+        )
+    }
+    # Only what the suite names (all columns if it names none); a named column the table
+    # lacks is left for GE to fail on.
+    columns = tuple(c for c in spec.columns if c in existing)
+    rows = warehouse.count_rows(spec.schema, spec.table)
+    demands_rows = any(e["type"] == "expect_table_row_count_to_be_between" for e in spec.document["expectations"])
+    if rows == 0 and not demands_rows:
+        # An optional source left unconfigured: nothing to validate.
+        return AssetCheckResult(
+            passed=True, metadata={"table": f"{spec.schema}.{spec.table}", "rows": 0, "skipped": "empty table"}
+        )
+    # Bounds the suite takes from the configuration (the codebooks' scales).
+    parameters = codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
+    if validates_in_batches(spec):  # bounded memory, whatever the table's size
+        batches = warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)
+        outcome = validate_batches(spec, batches, parameters)
+    else:
+        outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)
+    log = context.log.error if blocking else context.log.warning
+    for failure in outcome.failures:
+        log(f"{spec.schema}.{spec.table}: {describe_failure(failure)}")
+    return AssetCheckResult(
+        passed=outcome.success,
+        severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+        metadata={
+            "table": f"{spec.schema}.{spec.table}",
+            "rows": rows,
+            "parameters": MetadataValue.json(parameters),
+            "expectations_evaluated": outcome.evaluated,
+            "expectations_failed": len(outcome.failures),
+            "failures": MetadataValue.json(outcome.failures),
+        },
+    )
 
 
 def describe_failure(failure: dict) -> str:
@@ -126,43 +137,49 @@ def reconciliation_check(source: str, row_table: str, also: tuple[str, ...] = ()
         pool=DUCKDB_POOL,
     )
     def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        mismatches = warehouse.query(
-            f"""
-            with clean_rows as (
-                select source_file, count(distinct source_row) as n
-                from ({" union all ".join(f"select source_file, source_row from clean.{t}" for t in (row_table, *also))})
-                group by 1
-            ),
-            quarantined as (
-                select source_file, count(distinct source_row) as n
-                from quarantine.{source} where scope = 'row' group by 1
-            )
-            select loads.source_file, loads.rows_read, coalesce(c.n, 0), coalesce(q.n, 0)
-            from audit.file_loads as loads
-            left join clean_rows as c using (source_file)
-            left join quarantined as q using (source_file)
-            where loads.source = ? and loads.status = 'loaded'
-              and loads.rows_read <> coalesce(c.n, 0) + coalesce(q.n, 0)
-            order by 1
-            """,
-            [source],
-        )
-        totals = warehouse.query(
-            "select count(*), coalesce(sum(rows_read), 0) from audit.file_loads where source = ? and status = 'loaded'",
-            [source],
-        )[0]
-        return AssetCheckResult(
-            passed=not mismatches,
-            metadata={
-                "files": totals[0],
-                "rows_read": totals[1],
-                "mismatched_files": MetadataValue.json(
-                    [{"file": f, "read": r, "clean": c, "quarantined": q} for f, r, c, q in mismatches]
-                ),
-            },
-        )
+        with warehouse.one_connection():
+            return _reconcile(warehouse, source, row_table, also)
 
     return _check
+
+
+def _reconcile(warehouse: DuckDBWarehouse, source: str, row_table: str, also: tuple[str, ...]) -> AssetCheckResult:
+    """Each loaded file's rows read against its clean and quarantined rows."""
+    mismatches = warehouse.query(
+        f"""
+        with clean_rows as (
+            select source_file, count(distinct source_row) as n
+            from ({" union all ".join(f"select source_file, source_row from clean.{t}" for t in (row_table, *also))})
+            group by 1
+        ),
+        quarantined as (
+            select source_file, count(distinct source_row) as n
+            from quarantine.{source} where scope = 'row' group by 1
+        )
+        select loads.source_file, loads.rows_read, coalesce(c.n, 0), coalesce(q.n, 0)
+        from audit.file_loads as loads
+        left join clean_rows as c using (source_file)
+        left join quarantined as q using (source_file)
+        where loads.source = ? and loads.status = 'loaded'
+          and loads.rows_read <> coalesce(c.n, 0) + coalesce(q.n, 0)
+        order by 1
+        """,
+        [source],
+    )
+    totals = warehouse.query(
+        "select count(*), coalesce(sum(rows_read), 0) from audit.file_loads where source = ? and status = 'loaded'",
+        [source],
+    )[0]
+    return AssetCheckResult(
+        passed=not mismatches,
+        metadata={
+            "files": totals[0],
+            "rows_read": totals[1],
+            "mismatched_files": MetadataValue.json(
+                [{"file": f, "read": r, "clean": c, "quarantined": q} for f, r, c, q in mismatches]
+            ),
+        },
+    )
 
 
 def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
@@ -177,11 +194,11 @@ def files_accepted_check(source: str, row_table: str) -> AssetChecksDefinition:
         pool=DUCKDB_POOL,
     )
     def _check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        rejected = warehouse.query(
-            "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
-            [source],
-        )
         with warehouse.connect(read_only=True) as connection:
+            rejected = connection.execute(
+                "select source_file, error from audit.file_loads where source = ? and status = 'rejected' order by 1",
+                [source],
+            ).fetchall()
             empty = files_without_clean_rows(connection, source)
         # A reader's error names its file first; a bare one gets the name.
         problems = [error if error.startswith(name) else f"{name}: rejected: {error}" for name, error in rejected]

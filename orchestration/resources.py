@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,11 @@ from orchestration.settings import PROJECT_ROOT, Settings
 #: The bundled synthetic exports: the only input the public demo pseudonymisation key may hash.
 SAMPLE_DIAGNOSTIC_EXPORTS = PROJECT_ROOT / "sample_data" / "diagnostic_exports"
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+#: The warehouse connections shared by `DuckDBWarehouse.one_connection` (warehouse path ->
+#: connection) in this thread of execution.
+_SHARED_CONNECTIONS: ContextVar[dict[str, duckdb.DuckDBPyConnection] | None] = ContextVar("shared_duckdb", default=None)
 
 
 def _check_identifier(name: str) -> None:
@@ -110,6 +116,16 @@ class DuckDBWarehouse(ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse, closed after use; inside `one_connection`, a cursor
+        of its connection (read-write whatever `read_only` says)."""
+        shared = (_SHARED_CONNECTIONS.get() or {}).get(self.path)
+        if shared is not None:
+            cursor = shared.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect(
             self.path, read_only=read_only, config={"memory_limit": self.memory_limit} if self.memory_limit else {}
@@ -118,6 +134,23 @@ class DuckDBWarehouse(ConfigurableResource):
             yield connection
         finally:
             connection.close()
+
+    @contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """Within it, every `connect` (and so every method here) uses one open warehouse: a
+        step that reads or writes several times opens and closes the file once. DuckDB opens a
+        database in ~16 ms and closes it in ~8 ms, whatever its size; a run connected 107
+        times. Used within a step only: the file is closed (its memory given back, its lock
+        released for dbt) when the step ends."""
+        if self.path in (_SHARED_CONNECTIONS.get() or {}):
+            yield
+            return
+        with self.connect() as connection:
+            token = _SHARED_CONNECTIONS.set({**(_SHARED_CONNECTIONS.get() or {}), self.path: connection})
+            try:
+                yield
+            finally:
+                _SHARED_CONNECTIONS.reset(token)
 
     def replace_tables(self, schema: str, tables: dict[str, pl.DataFrame]) -> None:
         """Replace each table of `schema` with a frame, all in one transaction."""
