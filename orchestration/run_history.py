@@ -52,6 +52,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
         self._inherited: list[Engine] = []  # a forked child's copies of the parent's: never closed
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -93,6 +94,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with self._engine(shard).connect() as connection, connection.begin():
                 yield connection
 
+    def has_table(self, table_name: str) -> bool:
+        """As Dagster's (which opens an engine of its own, outside the lock: it is called with a
+        connection held), remembering a table once found: tables are only added, by `upgrade`.
+        Dagster asks before storing every check evaluation and asset event's tags."""
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
+
     def _close_engines(self) -> None:
         with self._db_lock:
             self._leave_parents_engines()
@@ -115,6 +127,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def upgrade(self) -> None:
         self._close_engines()
+        self._tables_found.clear()
         super().upgrade()
 
     def dispose(self) -> None:

@@ -120,3 +120,21 @@ def test_a_watcher_sees_events_while_the_writer_keeps_its_connection(tmp_path: P
         assert seen == ["before watching", *[f"event {i}" for i in range(5)]]
     finally:
         storage.dispose()
+
+
+def test_a_table_once_found_is_not_looked_up_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+    looked_up: list[str] = []
+    dagsters = SqliteEventLogStorage.has_table
+    monkeypatch.setattr(
+        SqliteEventLogStorage, "has_table", lambda self, name: looked_up.append(name) or dagsters(self, name)
+    )
+    try:
+        assert all(storage.supports_asset_checks for _ in range(3))
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")  # a missing table is asked again: `upgrade` may add it
+        assert looked_up == ["asset_check_executions", "no_such_table", "no_such_table"]
+    finally:
+        storage.dispose()
