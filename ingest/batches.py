@@ -13,7 +13,10 @@ import codecs
 import csv
 import fnmatch
 import io
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -26,6 +29,10 @@ from ingest.files import InputFileError, TextTable, _read_records, plain_tables,
 #: Rows per batch: about 25 MB of Python strings for a 120-column file.
 BATCH_ROWS = 20_000
 _CHUNK = 1 << 20
+#: The largest zip member inflated to a temporary file (larger ones are streamed from the zip).
+EXTRACT_AT_MOST = 1 << 30
+#: What reading a damaged zip member raises (a bad CRC, truncated or corrupt compressed data).
+DAMAGED_ZIP = (zipfile.BadZipFile, EOFError, zlib.error)
 
 
 def _is_metadata(name: str) -> bool:
@@ -52,12 +59,26 @@ def zip_member(path: Path, pattern: str) -> str:
 
 @contextmanager
 def _opener(path: Path, member: str | None) -> Iterator[Callable[[], IO[bytes]]]:
-    """A function opening the file (or the zip member) as bytes, any number of times."""
+    """A function opening the file (or the zip member) as bytes, any number of times. A CSV
+    is read three times through (its encoding, its field count, its rows): a zip member of
+    up to EXTRACT_AT_MOST bytes is inflated once, to a temporary file, rather than three
+    times (the RTT extract: 81 MB, 0.3 s a time); a larger one is read from the zip each
+    time, so no "zip bomb" lands on disk."""
     if member is None:
         yield lambda: open(path, "rb")
         return
     with zipfile.ZipFile(path) as archive:
-        yield lambda: archive.open(member)
+        if archive.getinfo(member).file_size > EXTRACT_AT_MOST:
+            yield lambda: archive.open(member)
+            return
+        with tempfile.TemporaryDirectory(prefix="collab-health-zip-") as folder:
+            extracted = Path(folder) / "member.csv"
+            try:
+                with archive.open(member) as source, open(extracted, "wb") as target:
+                    shutil.copyfileobj(source, target, _CHUNK)
+            except DAMAGED_ZIP as error:
+                raise InputFileError(f"{path.name}: the zip member {member!r} is damaged ({error})") from error
+            yield lambda: open(extracted, "rb")
 
 
 def _encoding(open_bytes: Callable[[], IO[bytes]], name: str) -> str:
@@ -138,4 +159,7 @@ def iter_text_tables(
     if inner is not None and not inner.lower().endswith(".csv"):
         raise InputFileError(f"{path.name}: the zip member {inner!r} is not a CSV file")
     with _opener(path, inner) as open_bytes:
-        yield from _csv_batches(path, open_bytes, batch_rows)
+        try:
+            yield from _csv_batches(path, open_bytes, batch_rows)
+        except DAMAGED_ZIP as error:  # a large member, read from the zip as it goes
+            raise InputFileError(f"{path.name}: the zip member {inner!r} is damaged ({error})") from error

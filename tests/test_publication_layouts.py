@@ -138,6 +138,32 @@ def test_a_zip_must_hold_exactly_one_matching_member(tmp_path, waits_layout):
         read_publication((tmp_path / "notes.txt"), waits_layout)
 
 
+@pytest.mark.parametrize("extract_at_most", [1 << 30, 0], ids=["inflated once to a file", "streamed from the zip"])
+def test_a_zip_member_read_either_way_gives_the_same_rows_and_a_damaged_one_is_refused(
+    tmp_path, waits_layout, monkeypatch, extract_at_most
+):
+    from ingest import batches
+
+    path = write_waits_zip(tmp_path / "WL-April-2026.csv.zip")
+    expected = read_publication(path, waits_layout)
+    monkeypatch.setattr(batches, "EXTRACT_AT_MOST", extract_at_most)
+    result = read_publication(path, waits_layout)
+    assert result.tables["waits"].equals(expected.tables["waits"])
+    assert result.quarantine.equals(expected.quarantine)
+    # One byte of the member's compressed data changed: its CRC no longer matches.
+    damaged = tmp_path / "WL-May-2026.csv.zip"
+    with zipfile.ZipFile(damaged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("waits.csv", "\n".join([WAITS_HEADER, *WAITS_ROWS * 50]) + "\n")
+    data = bytearray(damaged.read_bytes())
+    with zipfile.ZipFile(damaged) as archive:
+        info = archive.getinfo("waits.csv")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(InputFileError, match=r"WL-May-2026.csv.zip: the zip member 'waits.csv' is damaged"):
+        read_publication(damaged, waits_layout)
+
+
 def write_xlsx(path: Path, sheets: dict[str, list[list[str]]]) -> Path:
     """A minimal XLSX workbook (inline strings) with the given sheets."""
 
