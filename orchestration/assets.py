@@ -562,20 +562,21 @@ def _load_folder(
         )
 
     tables.update(extra_tables or {})
-    with warehouse.one_connection():  # the tables, quarantine and file loads: the warehouse opened once
-        spilled_rows = {}
-        batched_order = spill.batched.order if spill.batched else {}
-        for name in (*batched_order, *spill.plain):  # batched first: a plain table may keep what they kept
-            if not spill.folder(name).is_dir():  # no file was read: the table is written empty below
-                continue
-            kept_by = spill.plain.get(name)
-            spilled_rows[name] = warehouse.replace_table_from_parquet(
-                *qualified(name),
-                spill.folder(name),
-                keep=spill.folder(kept_by) if kept_by in batched_order else tables[kept_by] if kept_by else None,
-                on=["source_file", "source_row"],
-                order_by=batched_order.get(name, ()),
-            )
+    spilled_rows = {}
+    batched_order = spill.batched.order if spill.batched else {}
+    for name in (*batched_order, *spill.plain):  # batched first: a plain table may keep what they kept
+        if not spill.folder(name).is_dir():  # no file was read: the table is written empty below
+            continue
+        kept_by = spill.plain.get(name)
+        # Each on a connection of its own: closing it gives back what DuckDB held for a big table.
+        spilled_rows[name] = warehouse.replace_table_from_parquet(
+            *qualified(name),
+            spill.folder(name),
+            keep=spill.folder(kept_by) if kept_by in batched_order else tables[kept_by] if kept_by else None,
+            on=["source_file", "source_row"],
+            order_by=batched_order.get(name, ()),
+        )
+    with warehouse.one_connection():  # the other tables, quarantine and file loads: the warehouse opened once
         for schema in sorted({qualified(name)[0] for name in tables}):
             warehouse.replace_tables(
                 schema,

@@ -5,6 +5,7 @@ table, so a failing suite stops the dbt models downstream. The reconciliation ch
 prove that, file by file, rows read = rows clean + rows quarantined.
 """
 
+from contextlib import closing
 from pathlib import Path
 
 from dagster import (
@@ -89,8 +90,9 @@ def _validate(
     # Bounds the suite takes from the configuration (the codebooks' scales).
     parameters = codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
     if validates_in_batches(spec):  # bounded memory, whatever the table's size
-        batches = warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)
-        outcome = validate_batches(spec, batches, parameters)
+        # Closed however validation ends: an open stream would keep the warehouse open.
+        with closing(warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)) as batches:
+            outcome = validate_batches(spec, batches, parameters)
     else:
         outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)
     log = context.log.error if blocking else context.log.warning

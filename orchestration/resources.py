@@ -137,11 +137,13 @@ class DuckDBWarehouse(ConfigurableResource):
 
     @contextmanager
     def one_connection(self) -> Iterator[None]:
-        """Within it, every `connect` (and so every method here) uses one open warehouse: a
-        step that reads or writes several times opens and closes the file once. DuckDB opens a
-        database in ~16 ms and closes it in ~8 ms, whatever its size; a run connected 107
-        times. Used within a step only: the file is closed (its memory given back, its lock
-        released for dbt) when the step ends."""
+        """Within it, every `connect` (and so every method here) in this thread uses one open
+        warehouse, read-write: a step that reads or writes several times opens and closes the
+        file once. DuckDB opens a database in ~16 ms and closes it in ~8 ms, whatever its
+        size; a run connected 107 times. Used around a step's small reads and writes only: the
+        file is closed (its memory given back, its lock released for dbt) when the block ends,
+        and a big table is written on a connection of its own, whose memory goes back at once.
+        A stream from `read_batches` must be closed inside the block."""
         if self.path in (_SHARED_CONNECTIONS.get() or {}):
             yield
             return

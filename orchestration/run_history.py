@@ -114,6 +114,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._close_engines()  # the run databases' files are deleted
+        self._tables_found.clear()
         super().wipe()
         self._close_engines()  # any opened meanwhile, on a deleted file
 
