@@ -15,12 +15,12 @@ SPECS = {spec.name: spec for spec in load_suite_specs()}
 
 def test_a_suite_reads_only_the_columns_it_names():
     answers = SPECS["clean_diagnostic_answers"]
-    # The answers' grain is dbt's test on stg_diagnostic__answers (each invariant checked once):
-    # the suite reads only the columns its row-by-row expectations name.
-    assert set(answers.columns) == {"item_id", "characteristic_id", "answer_value", "score_value"}
+    # The answers' grain and not-null ids are dbt's tests on stg_diagnostic__answers (each
+    # invariant checked once): the suite reads only the columns its expectations name.
+    assert set(answers.columns) == {"answer_value", "score_value"}
     assert "source_file" not in answers.columns
     respondents = SPECS["clean_diagnostic_respondents"]
-    assert {"collaboration_id", "wave", "respondent_key"} <= set(respondents.columns)
+    assert {"wave", "respondent_key"} <= set(respondents.columns)
 
 
 def test_row_conditions_read_the_columns_they_name_and_blank_rows_are_excused():
