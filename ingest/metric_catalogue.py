@@ -272,7 +272,8 @@ def metric_values_by_metric(
     Metrics are independent, so only one metric's rows from every source need be held (at
     national scale every metric at once is three million rows)."""
     priority = catalogue_tables(catalogue)["metric_definitions"].select("metric_id", "source", "priority")
-    first = pl.int_range(pl.len()).over("metric_id", "org_code", "period_start") == 0
+    # Sorted, the first row of each metric, organisation and period is the kept one.
+    first = pl.struct("metric_id", "org_code", "period_start").is_first_distinct()
     for metric_id in sorted({metric.id for metric in catalogue.metrics}):
         ranked = (
             pl.concat(
@@ -281,8 +282,14 @@ def metric_values_by_metric(
             )
             .join(priority, on=["metric_id", "source"], how="left")
             .sort("org_code", "period_start", "priority")
+            .with_columns(_first=first)  # once, for both halves
         )
-        yield metric_id, ranked.filter(first).drop("priority"), ranked.filter(~first).drop("priority")
+        kept = pl.col("_first")
+        yield (
+            metric_id,
+            ranked.filter(kept).drop("priority", "_first"),
+            ranked.filter(~kept).drop("priority", "_first"),
+        )
 
 
 def publication_names(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
