@@ -24,6 +24,10 @@ import polars as pl
 import polars.selectors as cs
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
+#: A suite meta's ``validate`` value for validation by distinct values (`SuiteSpec.by_distinct_values`).
+DISTINCT_VALUES = "distinct values"
+#: The column of each distinct combination's number of rows, when validated by distinct values.
+ROWS_ALIKE = "__rows_alike"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,14 @@ class SuiteSpec:
             named += kwargs.get("column_list", [])
             named += _condition_columns(condition)
         return tuple(dict.fromkeys(named))
+
+    @property
+    def by_distinct_values(self) -> bool:
+        """True when the suite's meta says ``"validate": "distinct values"``: its table is
+        validated as the distinct combinations of the columns the suite names, each with its
+        number of rows (see `validate_batches`). For a column of few values in many rows,
+        such as the answers' scale values."""
+        return self.document.get("meta", {}).get("validate") == DISTINCT_VALUES
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -107,8 +119,19 @@ def load_suite_specs(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
             asset_key = tuple(meta["asset_key"])
         except (KeyError, ValueError) as error:
             raise ValueError(f"{path}: suite meta needs 'table' (schema.table) and 'asset_key'") from error
-        specs.append(SuiteSpec(document["name"], schema, table, asset_key, meta.get("description", ""), document))
+        spec = SuiteSpec(document["name"], schema, table, asset_key, meta.get("description", ""), document)
+        if spec.by_distinct_values and not (validates_in_batches(spec) and not _thresholds(spec)):
+            raise ValueError(
+                f"{path}: validated by distinct values, so every expectation must be row by row "
+                "(or the row count) and none may take `mostly`"
+            )
+        specs.append(spec)
     return specs
+
+
+def _thresholds(spec: SuiteSpec) -> list[str]:
+    """The expectations of the suite that take `mostly`."""
+    return [e["type"] for e in spec.document["expectations"] if "mostly" in e["kwargs"]]
 
 
 _CONTEXT_LOCK = threading.Lock()
@@ -188,9 +211,17 @@ def validate_batches(
     """Validate a table a batch of rows at a time, in bounded memory, with the verdict one
     validation of the whole table gives: each row-by-row expectation's element, missing and
     unexpected counts are added up over the batches and its `mostly` applied to the totals;
-    the row count is the batches' total. Only for suites `validates_in_batches`."""
+    the row count is the batches' total. Only for suites `validates_in_batches`.
+
+    For a suite `by_distinct_values`, each batch holds distinct combinations of the suite's
+    columns and, in ROWS_ALIKE, how many rows have each. A row-by-row expectation's verdict
+    on a row depends only on the row's values in the columns it names, so a combination is
+    unexpected exactly when each of its rows is: its unexpected count is the sum of its
+    unexpected combinations' rows, and the row count the sum of all. Exact without `mostly`
+    (which would need the missing rows too, and is refused for such suites)."""
     if not validates_in_batches(spec):
         raise ValueError(f"suite {spec.name}: not every expectation is row by row; validate the whole table")
+    weighted = spec.by_distinct_values
     expectations = spec.document["expectations"]
     rowwise = [(i, e) for i, e in enumerate(expectations) if e["type"] in ROW_BY_ROW]
     # Judged on the totals, not per batch: each batch is validated without `mostly`.
@@ -201,18 +232,24 @@ def validate_batches(
     for frame in batches:
         if frame.is_empty() and validated:
             continue
-        rows += frame.height
+        alike = frame.get_column(ROWS_ALIKE).to_list() if weighted else None
+        frame = frame.drop(ROWS_ALIKE) if weighted else frame
+        rows += sum(alike) if weighted else frame.height
         validated = True
         if not rowwise:
             continue
-        result = _run(spec, unthresholded, frame, parameters)
+        result = _run(spec, unthresholded, frame, parameters, result_format="COMPLETE" if weighted else "SUMMARY")
         for (index, _), outcome in zip(rowwise, result.results, strict=True):
             if (outcome.exception_info or {}).get("raised_exception"):
                 errors.setdefault(index, _failure(outcome.expectation_config, outcome.result, outcome.exception_info))
                 continue
             total = totals[index]
-            for key in ("element_count", "missing_count", "unexpected_count"):
-                total[key] += outcome.result.get(key) or 0
+            if weighted:
+                total["element_count"] += sum(alike)
+                total["unexpected_count"] += sum(alike[i] for i in outcome.result.get("unexpected_index_list") or [])
+            else:
+                for key in ("element_count", "missing_count", "unexpected_count"):
+                    total[key] += outcome.result.get(key) or 0
             total["sample"] += [str(v) for v in outcome.result.get("partial_unexpected_list") or []][
                 : 5 - len(total["sample"])
             ]
@@ -276,8 +313,15 @@ def _failure(configuration, result: dict, exception_info) -> dict[str, Any]:
 COLLECT_AFTER_BYTES = 4 * 2**20
 
 
-def _run(spec: SuiteSpec, expectations: list[dict], frame: pl.DataFrame, parameters: dict[str, Any] | None):
-    """Great Expectations' validation result of `expectations` on `frame`."""
+def _run(
+    spec: SuiteSpec,
+    expectations: list[dict],
+    frame: pl.DataFrame,
+    parameters: dict[str, Any] | None,
+    result_format: str = "SUMMARY",
+):
+    """Great Expectations' validation result of `expectations` on `frame` (COMPLETE: with
+    the positions of the unexpected rows)."""
     missing = sorted(set(spec.parameters) - set(parameters or {}))
     if missing:
         raise ValueError(f"suite {spec.name}: no value for its parameters {', '.join(missing)}")
@@ -301,7 +345,7 @@ def _run(spec: SuiteSpec, expectations: list[dict], frame: pl.DataFrame, paramet
     size = frame.estimated_size()
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_arrow().to_pandas()})
     try:
-        return batch.validate(suite, expectation_parameters=dict(parameters or {}))
+        return batch.validate(suite, expectation_parameters=dict(parameters or {}), result_format=result_format)
     finally:
         # The context would otherwise keep the data source, and with it the last frame
         # validated, for the rest of the run. The data source, its execution engine and the

@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from expectations.suites import (
+    ROWS_ALIKE,
     SuiteSpec,
     codebook_parameters,
     load_suite_specs,
@@ -91,7 +92,9 @@ def _validate(
     parameters = codebook_parameters(load_codebooks(Path(paths.config_dir) / "instruments")) if spec.parameters else {}
     if validates_in_batches(spec):  # bounded memory, whatever the table's size
         # Closed however validation ends: an open stream would keep the warehouse open.
-        with closing(warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES)) as batches:
+        counted = ROWS_ALIKE if spec.by_distinct_values else ""
+        read = warehouse.read_batches(spec.schema, spec.table, columns, max_bytes=GE_BATCH_BYTES, counted=counted)
+        with closing(read) as batches:
             outcome = validate_batches(spec, batches, parameters)
     else:
         outcome = validate(spec, warehouse.read_table(spec.schema, spec.table, columns), parameters)

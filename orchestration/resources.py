@@ -240,19 +240,29 @@ class DuckDBWarehouse(ConfigurableResource):
         return self.query(f'select count(*) from "{schema}"."{name}"')[0][0]
 
     def read_batches(
-        self, schema: str, name: str, columns: tuple[str, ...] = (), rows: int = 1_000_000, max_bytes: int = 0
+        self,
+        schema: str,
+        name: str,
+        columns: tuple[str, ...] = (),
+        rows: int = 1_000_000,
+        max_bytes: int = 0,
+        counted: str = "",
     ) -> Iterator[pl.DataFrame]:
         """A table (or some of its columns) as polars frames of at most `rows` rows and, when
         `max_bytes` is set, about that many bytes (in Arrow: a wide table's batches have fewer
         rows), in bounded memory: DuckDB streams the batches (at least one, empty for an
-        empty table)."""
+        empty table). With `counted`, the distinct rows instead, in order, each with its
+        number of rows in a column of that name."""
         import pyarrow as pa  # only here: not on the start-up path
 
-        for identifier in (schema, name, *columns):
+        for identifier in (schema, name, *columns, *([counted] if counted else [])):
             _check_identifier(identifier)
         selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        query = f'select {selected} from "{schema}"."{name}"'
+        if counted:
+            query = f'select {selected}, count(*) as "{counted}" from "{schema}"."{name}" group by all order by all'
         with self.connect(read_only=True) as connection:
-            reader = connection.sql(f'select {selected} from "{schema}"."{name}"').to_arrow_reader(rows)
+            reader = connection.sql(query).to_arrow_reader(rows)
             # DuckDB streams record batches of its own size (about 120,000 rows, whatever
             # `rows` says): they are gathered into batches of `rows` (or `max_bytes`), since
             # each batch costs its consumer (a Great Expectations validation) a fixed overhead.

@@ -94,6 +94,88 @@ def test_a_suite_validated_in_batches_gives_the_verdict_of_the_whole_table():
     }
 
 
+def test_a_suite_validated_by_distinct_values_gives_the_verdict_and_counts_of_every_row(tmp_path):
+    """A table validated as its distinct (value, ...) combinations, each counted by DuckDB,
+    fails and passes where validating every row does, with the same unexpected counts."""
+    from expectations.suites import ROWS_ALIKE, validate_batches
+    from orchestration.resources import DuckDBWarehouse
+
+    document = {
+        "meta": {"validate": "distinct values"},
+        "expectations": [
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 1_000}},
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a", "min_value": 1, "max_value": 5}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "b"}},
+            {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {"column_A": "a", "column_B": "b"}},
+        ],
+    }
+    spec = SuiteSpec("distinct", "clean", "t", ("clean", "t"), "", document)
+    assert spec.by_distinct_values
+    # Many rows of few combinations: 7 rows with a = 9 (out of range), 3 with b null, 5 with a <= b.
+    rows = pl.DataFrame(
+        {
+            "a": [2] * 400 + [9] * 7 + [3] * 3 + [1] * 5 + [4] * 80,
+            "b": [1] * 400 + [1] * 7 + [None] * 3 + [1] * 5 + [0] * 80,
+        }
+    )
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    with warehouse.connect() as db:
+        db.execute("create schema clean")
+        db.execute("create table clean.t as select * from rows")
+    batches = list(warehouse.read_batches("clean", "t", ("a", "b"), rows=2, counted=ROWS_ALIKE))
+    assert sum(f.height for f in batches) == 5 and sum(f[ROWS_ALIKE].sum() for f in batches) == rows.height
+
+    def counts(outcome):
+        return {f["expectation"]: f["unexpected_count"] for f in outcome.failures}
+
+    every_row = validate(
+        SuiteSpec("rows", "clean", "t", ("clean", "t"), "", {"expectations": document["expectations"]}), rows
+    )
+    by_values = validate_batches(spec, batches)
+    assert counts(by_values) == counts(every_row)
+    assert counts(every_row) == {
+        "expect_column_values_to_be_between": 7,
+        "expect_column_values_to_not_be_null": 3,
+        "expect_column_pair_values_a_to_be_greater_than_b": 8,  # a <= b, and b missing (GE's default)
+    }
+    # The row count is the rows', not the combinations'.
+    assert not validate_batches(
+        SuiteSpec(
+            "few",
+            "clean",
+            "t",
+            ("clean", "t"),
+            "",
+            {
+                **document,
+                "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 10}}],
+            },
+        ),
+        batches,
+    ).success
+    clean = rows.filter((pl.col("a") <= 5) & pl.col("b").is_not_null() & (pl.col("a") > pl.col("b")))
+    counted = clean.group_by("a", "b").agg(pl.len().cast(pl.Int64).alias(ROWS_ALIKE)).sort("a", "b")
+    assert validate_batches(spec, [counted]).success
+
+
+def test_a_suite_with_thresholds_cannot_be_validated_by_distinct_values(tmp_path):
+    """`mostly` needs the rows a validation counted as missing, which distinct values do not give."""
+    import json
+
+    from expectations.suites import load_suite_specs
+
+    document = {
+        "name": "thresholds",
+        "meta": {"table": "clean.t", "asset_key": ["clean", "t"], "validate": "distinct values"},
+        "expectations": [
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a", "min_value": 1, "mostly": 0.9}}
+        ],
+    }
+    (tmp_path / "thresholds.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"thresholds\.json: validated by distinct values.*mostly"):
+        load_suite_specs(tmp_path)
+
+
 def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
     from orchestration.resources import DuckDBWarehouse
 
