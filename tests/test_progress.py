@@ -39,3 +39,22 @@ def test_a_failed_step_writes_its_error_and_traceback_to_the_log(tmp_path):
     assert lines[0].endswith("reports__collaboration_reports Execution of step failed.")
     assert "AttributeError: 'list' object has no attribute 'svg'\\nsecond line" in lines[1]
     assert "test_progress.py" in lines[1]  # where it was raised
+
+
+def test_a_large_folder_logs_a_file_line_a_second_and_its_last_file(monkeypatch):
+    """Each logged line is a stored Dagster event: up to 50 files each has its line; beyond,
+    a line a second (and the last file's), so a thousand files do not make a thousand events."""
+    import orchestration.assets as assets
+
+    clock = [100.0]
+    monkeypatch.setattr(assets.time, "monotonic", lambda: clock[0])
+    small = assets.FileProgress()
+    assert all(small.due(i, 50) for i in range(1, 51))
+
+    large = assets.FileProgress()
+    logged = []
+    for index in range(1, 301):
+        clock[0] += 0.01  # a file every 10 ms
+        if large.due(index, 300):
+            logged.append(index)
+    assert logged == [1, 101, 201, 300]
