@@ -217,11 +217,15 @@ def validate_batches(
     columns and, in ROWS_ALIKE, how many rows have each. A row-by-row expectation's verdict
     on a row depends only on the row's values in the columns it names, so a combination is
     unexpected exactly when each of its rows is: its unexpected count is the sum of its
-    unexpected combinations' rows, and the row count the sum of all. Exact without `mostly`
-    (which would need the missing rows too, and is refused for such suites)."""
+    unexpected combinations' rows, and the row count the sum of all: the verdict and the
+    unexpected counts are those of every row (the sample of unexpected values shows each value
+    once). Without `mostly`, which would need the rows GE leaves out (missing, or not meeting
+    a row condition) and is refused for such suites."""
     if not validates_in_batches(spec):
         raise ValueError(f"suite {spec.name}: not every expectation is row by row; validate the whole table")
     weighted = spec.by_distinct_values
+    if weighted and _thresholds(spec):
+        raise ValueError(f"suite {spec.name}: validated by distinct values, so no expectation may take `mostly`")
     expectations = spec.document["expectations"]
     rowwise = [(i, e) for i, e in enumerate(expectations) if e["type"] in ROW_BY_ROW]
     # Judged on the totals, not per batch: each batch is validated without `mostly`.
@@ -245,8 +249,16 @@ def validate_batches(
                 continue
             total = totals[index]
             if weighted:
+                # The positions of the unexpected combinations: all of them (COMPLETE), or the
+                # counts would be wrong, so a result without them all is refused, not trusted.
+                positions = outcome.result.get("unexpected_index_list")
+                if positions is None or len(positions) != (outcome.result.get("unexpected_count") or 0):
+                    raise ValueError(
+                        f"suite {spec.name}: Great Expectations gave no complete list of the unexpected rows of "
+                        f"{outcome.expectation_config.type}; it cannot be validated by distinct values"
+                    )
                 total["element_count"] += sum(alike)
-                total["unexpected_count"] += sum(alike[i] for i in outcome.result.get("unexpected_index_list") or [])
+                total["unexpected_count"] += sum(alike[i] for i in positions)
             else:
                 for key in ("element_count", "missing_count", "unexpected_count"):
                     total[key] += outcome.result.get(key) or 0

@@ -174,6 +174,12 @@ def test_a_suite_with_thresholds_cannot_be_validated_by_distinct_values(tmp_path
     (tmp_path / "thresholds.json").write_text(json.dumps(document))
     with pytest.raises(ValueError, match=r"thresholds\.json: validated by distinct values.*mostly"):
         load_suite_specs(tmp_path)
+    # A suite made in code, not loaded, is refused too.
+    from expectations.suites import validate_batches
+
+    spec = SuiteSpec("thresholds", "clean", "t", ("clean", "t"), "", document)
+    with pytest.raises(ValueError, match="no expectation may take `mostly`"):
+        validate_batches(spec, [pl.DataFrame({"a": [1], "__rows_alike": [3]})])
 
 
 def test_the_warehouse_streams_a_table_in_batches_of_the_size_asked(tmp_path):
