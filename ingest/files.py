@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import re
 import sys
@@ -91,9 +92,11 @@ def clean_header(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise_label(text: str | None) -> str:
     """Fold a header or answer label for matching: case, spacing, curly quotes, accents,
-    invisible format characters."""
+    invisible format characters. Remembered: the same headers and labels are folded for
+    every file and every column of a layout."""
     if text is None:
         return ""
     text = clean_header(unicodedata.normalize("NFKC", text).translate(_QUOTES))

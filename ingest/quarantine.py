@@ -61,19 +61,34 @@ class RowProblems:
     def __init__(self, rows: pl.DataFrame, source_file: str, copy_values: bool):
         self.rows, self.source_file, self.copy_values = rows, source_file, copy_values
         self._entries: list[pl.DataFrame] = []
+        self._flagged: list[tuple[pl.Expr, str | pl.Expr, str | None, pl.Expr | None]] = []
 
     def flag(
         self, mask: pl.Expr, reason: str | pl.Expr, column: str | None = None, value: pl.Expr | None = None
     ) -> None:
-        """`value` (default: the column itself) is what is copied when `copy_values`."""
-        bad = self.rows.filter(mask)
-        if bad.height:
+        """`value` (default: the column itself) is what is copied when `copy_values`. The
+        rules are applied together when the quarantine is asked for."""
+        self._flagged.append((mask, reason, column, value))
+
+    def _apply(self) -> None:
+        """The flagged rules' rows, in the order flagged: one pass finds which rules pick any
+        row (most pick none), and only those filter the rows."""
+        if not self._flagged:
+            return
+        flagged, self._flagged = self._flagged, []
+        hits = self.rows.select([mask.any().alias(f"_{i}") for i, (mask, *_) in enumerate(flagged)]).row(0)
+        for hit, (mask, reason, column, value) in zip(hits, flagged, strict=True):
+            if not hit:
+                continue
             value = (value if value is not None else pl.col(column)) if (column and self.copy_values) else None
             self._entries.append(
-                quarantine_rows(bad, source_file=self.source_file, reason=reason, column_name=column, value=value)
+                quarantine_rows(
+                    self.rows.filter(mask), source_file=self.source_file, reason=reason, column_name=column, value=value
+                )
             )
 
     def quarantine(self) -> pl.DataFrame:
+        self._apply()
         return pl.concat(self._entries) if self._entries else empty_quarantine()
 
     def passing(self) -> pl.DataFrame:

@@ -112,3 +112,27 @@ def test_the_run_summary_counts_row_reasons_by_kind_and_prints_a_rejected_file_w
         ("etr_2019-04.csv: rejected: 15 of its ICB codes are not ICBs", 1),
         ("wave is not a whole number", 1),
     ]
+
+
+def test_row_rules_quarantine_in_the_order_flagged_and_rules_that_pick_nothing_add_nothing():
+    """RowProblems applies its rules together: the quarantine is each picking rule's rows, in
+    the order the rules were flagged; a rule picking no row (or only nulls) adds nothing; a
+    rule flagged after the quarantine was read is in the next one, and `passing` is the rest."""
+    import polars as pl
+
+    from ingest.quarantine import RowProblems
+
+    rows = pl.DataFrame({"source_row": [2, 3, 4, 5], "code": ["A1", None, "zz", "B2"], "n": [1, 2, None, 4]})
+    problems = RowProblems(rows, "f.csv", copy_values=True)
+    problems.flag(pl.col("n") > 100, "too big", "n")  # picks nothing
+    problems.flag(pl.col("code").is_null(), "code is empty", "code")
+    problems.flag(pl.col("n").is_null() & pl.lit(None, dtype=pl.Boolean), "never (null mask)", "n")
+    problems.flag(pl.col("code") == "zz", "code is not an ODS code", "code")
+    first = problems.quarantine()
+    assert first.select("source_row", "reason", "value").rows() == [
+        (3, "code is empty", None),
+        (4, "code is not an ODS code", "zz"),
+    ]
+    problems.flag(pl.col("n") == 4, "four", "n")
+    assert problems.quarantine().select("source_row", "reason").rows()[-1] == (5, "four")
+    assert problems.passing()["source_row"].to_list() == [2]
