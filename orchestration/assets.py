@@ -452,24 +452,44 @@ def load_folder(
 
 
 class FileProgress:
-    """When a file read gets its own line in the run log: every file of a folder of up to
-    EVERY_FILE_UP_TO files; in a larger one, a line a second and the last file's (each line
-    is a stored Dagster event, ~2.5 ms: 1,000 files made a thousand lines and cost seconds).
-    A file with something to say (a rejection, ignored columns) always gets its line, and
-    every file has its row in `audit.file_loads`."""
+    """Which files get lines of their own in the run log. Each line is a stored Dagster
+    event (~2.5 ms: 1,000 files made a thousand lines and cost seconds), and every file has
+    its row in `audit.file_loads` whatever is logged.
+
+    - Reading: every file of a folder of up to EVERY_FILE_UP_TO files; in a larger one, a
+      line a second and the last file's. A file with something new to say always gets its
+      line: a rejection, or columns ignored that the file before it did not ignore (a
+      national export's comment column, dropped by design, is said once, not per file).
+    - Accounting (read = clean + quarantined): every file of a small folder; in a larger
+      one, each file with rows quarantined (or whose counts do not add up), and one line for
+      the files whose every row is clean (`accounts`)."""
 
     EVERY_FILE_UP_TO = 50
     SECONDS = 1.0
 
     def __init__(self) -> None:
         self.last = -self.SECONDS
+        self.ignored: list[str] = []
 
-    def due(self, index: int, files: int) -> bool:
+    def due(self, index: int, files: int, ignored: list[str] | None = None) -> bool:
         now = time.monotonic()
-        if files <= self.EVERY_FILE_UP_TO or index == files or now - self.last >= self.SECONDS:
+        news = bool(ignored) and ignored != self.ignored
+        self.ignored = list(ignored or [])
+        if files <= self.EVERY_FILE_UP_TO or index == files or news or now - self.last >= self.SECONDS:
             self.last = now
             return True
         return False
+
+    @classmethod
+    def accounts(cls, loads: list[dict]) -> tuple[list[dict], list[dict]]:
+        """The loaded files whose accounting gets a line each, and the rest (summed in one)."""
+        if len(loads) <= cls.EVERY_FILE_UP_TO:
+            return loads, []
+        each, clean = [], []
+        for load in loads:
+            all_clean = not load["rows_quarantined"] and load["rows_read"] == load["rows_clean"]
+            (clean if all_clean else each).append(load)
+        return each, clean
 
 
 def _load_folder(
@@ -514,7 +534,7 @@ def _load_folder(
             spill.take(index, result)
             results.append(result)
             note = f"; columns ignored: {result.ignored_columns}" if result.ignored_columns else ""
-            if note or progress.due(index, len(files)):
+            if progress.due(index, len(files), result.ignored_columns):
                 context.log.info(f"[{index}/{len(files)}] {path.name}: {result.rows_read} rows read{note}")
     if not files and empty_tables is not None:
         context.log.warning(f"{source}: no files in landing; its tables are loaded empty")
@@ -579,10 +599,17 @@ def _load_folder(
         ],
         how="diagonal_relaxed",
     ).select([pl.col(name).cast(dtype) for name, dtype in FILE_LOADS_SCHEMA.items()])
-    for load in file_loads.filter(pl.col("status") == "loaded").iter_rows(named=True):
+    each, clean = FileProgress.accounts(list(file_loads.filter(pl.col("status") == "loaded").iter_rows(named=True)))
+    for load in each:
         context.log.info(
             f"{load['source_file']}: {load['rows_read']} read = {load['rows_clean']} clean "
             f"+ {load['rows_quarantined']} quarantined"
+        )
+    if clean:
+        rows = sum(load["rows_read"] for load in clean)
+        context.log.info(
+            f"{source}: {len(clean)} files with every row clean: {rows} read = {rows} clean + 0 quarantined "
+            "(each file's counts are in audit.file_loads)"
         )
 
     tables.update(extra_tables or {})

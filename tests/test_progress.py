@@ -58,3 +58,36 @@ def test_a_large_folder_logs_a_file_line_a_second_and_its_last_file(monkeypatch)
         if large.due(index, 300):
             logged.append(index)
     assert logged == [1, 65, 129, 193, 257, 300]
+
+
+def test_a_large_folder_says_ignored_columns_when_they_change(monkeypatch):
+    """A national export's comment column, dropped by design in every file, is said once; a
+    file that ignores something else gets its line, and so does the next file that does not."""
+    import orchestration.assets as assets
+
+    monkeypatch.setattr(assets.time, "monotonic", lambda: 100.0)  # no second passes
+    progress = assets.FileProgress()
+    progress.due(1, 300)  # the first file's line
+    comment = ["Any other comments"]
+    said = [index for index in range(2, 8) if progress.due(index, 300, comment if index != 5 else ["Extra"])]
+    assert said == [2, 5, 6]
+    small = assets.FileProgress()
+    assert all(small.due(i, 50, comment) for i in range(1, 51))
+
+
+def test_a_large_folder_accounts_for_clean_files_in_one_line():
+    """Up to 50 files each has its read = clean + quarantined line; beyond, only files with
+    rows quarantined, or counts that do not add up, keep theirs."""
+    import orchestration.assets as assets
+
+    def load(name, read, clean, quarantined):
+        return {"source_file": name, "rows_read": read, "rows_clean": clean, "rows_quarantined": quarantined}
+
+    small = [load(f"f{i}", 10, 10, 0) for i in range(50)]
+    assert assets.FileProgress.accounts(small) == (small, [])
+    large = [load(f"f{i}", 10, 10, 0) for i in range(60)]
+    large[3] = load("f3", 10, 8, 2)
+    large[7] = load("f7", 10, 9, 0)  # a row neither clean nor quarantined
+    each, clean = assets.FileProgress.accounts(large)
+    assert [row["source_file"] for row in each] == ["f3", "f7"]
+    assert len(clean) == 58 and all(row["rows_clean"] == row["rows_read"] for row in clean)
