@@ -30,7 +30,7 @@ from filelock import FileLock, Timeout
 
 from orchestration import spc_command
 from orchestration.data_quality import REASON_KIND, step_failure_message
-from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
+from orchestration.run_state import fingerprint, record_healthy_run, run_outputs, unchanged_since
 from orchestration.settings import PROJECT_ROOT, Settings, SettingsError, telemetry_off
 
 LAUNCHER_TAG = "collab_health/launched_by"
@@ -183,8 +183,7 @@ def run_nightly(force: bool = False, verbose: bool = False) -> int:
         _use_project_instance(settings)
         # Before paying for Dagster and dbt: has anything changed since the last healthy run?
         run_fingerprint = fingerprint(settings)
-        outputs = [settings.published_warehouse, settings.reports_dir / "index.html", settings.docs_file]
-        last = None if force else unchanged_since(settings.data_dir, run_fingerprint, outputs)
+        last = None if force else unchanged_since(settings.data_dir, run_fingerprint, run_outputs(settings))
         if last is not None:
             print(
                 f"collab-health: nothing has changed since healthy run {last['run_id']} ({last['finished_at']}): "
@@ -203,7 +202,8 @@ def _run(settings: Settings, run_fingerprint: str | None, started: float, verbos
 
     from expectations.suites import prepare_in_background
     from orchestration.dbt import LAYERS
-    from orchestration.definitions import CODE_LOCATION, NIGHTLY_JOB, build_definitions
+    from orchestration.definitions import CODE_LOCATION, build_definitions
+    from orchestration.nightly import NIGHTLY_JOB
     from orchestration.progress import RunConsole
 
     prepare_in_background()  # the checks need it after the files are read: import it meanwhile

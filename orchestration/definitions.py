@@ -1,4 +1,4 @@
-"""The one Dagster entry point: assets, checks, the nightly job, its schedule and the sensor.
+"""The one Dagster entry point: assets, checks, jobs, the nightly schedule and the sensors.
 
 Importing this module does nothing but define: the definitions are built when Dagster (or
 `collab-health`) first asks for them, which is when the dbt manifest is prepared.
@@ -6,20 +6,13 @@ Importing this module does nothing but define: the definitions are built when Da
 
 from __future__ import annotations
 
-from dagster import (
-    AssetSelection,
-    DefaultScheduleStatus,
-    Definitions,
-    ScheduleDefinition,
-    define_asset_job,
-    definitions,
-    in_process_executor,
-)
+from dagster import Definitions, definitions
 
 from ingest.sources import publication_layouts
 from orchestration.assets import clean_assets
 from orchestration.checks import build_checks
 from orchestration.dbt import build_dbt_docs, build_dbt_models, dbt_resource, prepare_manifest
+from orchestration.nightly import nightly_job, nightly_schedule, record_healthy_scheduled_run
 from orchestration.publish import build_publish_assets
 from orchestration.resources import DuckDBWarehouse, ProjectPaths
 from orchestration.sensors import diagnostic_exports_sensor, diagnostic_refresh_job
@@ -28,24 +21,6 @@ from orchestration.settings import Settings
 #: The code location's name (pyproject.toml [tool.dg.project]); runs started by
 #: `collab-health run` carry it so that the UI credits them to the job.
 CODE_LOCATION = "collab_health"
-NIGHTLY_JOB = "nightly"
-
-# One process for the whole run: DuckDB has one writer at a time anyway, and Great
-# Expectations (about 10 s to import) is then imported once, not once per check.
-nightly_job = define_asset_job(
-    NIGHTLY_JOB,
-    selection=AssetSelection.all(),
-    executor_def=in_process_executor,
-    description="Pull, clean, validate and model everything: the run that refreshes the warehouse.",
-)
-
-nightly_schedule = ScheduleDefinition(
-    name="nightly_at_two",
-    job=nightly_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="Europe/London",
-    default_status=DefaultScheduleStatus.RUNNING,
-)
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -64,7 +39,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         asset_checks=build_checks(layouts),
         jobs=[nightly_job, diagnostic_refresh_job],
         schedules=[nightly_schedule],
-        sensors=[diagnostic_exports_sensor],
+        sensors=[diagnostic_exports_sensor, record_healthy_scheduled_run],
         resources={
             "paths": ProjectPaths.from_settings(settings),
             "warehouse": DuckDBWarehouse(

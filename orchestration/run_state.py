@@ -6,8 +6,10 @@ project's code (Python packages, dbt project, report templates, expectation suit
 lock file), the settings that change a run (COLLAB_HEALTH_MODE, the DuckDB memory limit)
 and a hash of the pseudonymisation key. Source files are found exactly as the pull finds
 them. Anything that publishes to the data folder (a scheduled, sensor or UI run too)
-deletes the record, so only a CLI run that published last can be skipped. After a healthy run, ``collab-health
-run`` records the fingerprint taken as it started; the next run computes it again first
+deletes the record, so only a run recorded after it published can be skipped. After a
+healthy run, ``collab-health run`` records the fingerprint taken as it started (and, for
+a scheduled run, the fingerprint taken at its tick is recorded when it has succeeded:
+``orchestration/nightly.py``); the next run or tick computes it again first
 (a second or so, with no Dagster or dbt start-up) and, when nothing differs and the
 outputs are still there, says so and stops. A source given as a URL cannot be known
 without pulling it, so a project with one always runs; so does one whose inputs cannot be
@@ -130,6 +132,11 @@ def record_healthy_run(data_dir: Path, run_fingerprint: str | None, run_id: str)
         )
     )
     os.replace(staging, path)
+
+
+def run_outputs(settings: Settings) -> list[Path]:
+    """What a healthy run leaves for its readers: a run may be skipped only while they exist."""
+    return [settings.published_warehouse, settings.reports_dir / "index.html", settings.docs_file]
 
 
 def unchanged_since(data_dir: Path, run_fingerprint: str | None, outputs: list[Path]) -> dict | None:

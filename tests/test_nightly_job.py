@@ -195,6 +195,8 @@ def test_definitions_list_job_schedule_and_every_check():
     } <= refresh
     assert "landing/monthly_ae" not in refresh
     assert defs.resolve_sensor_def("diagnostic_exports_sensor").job_name == "diagnostic_refresh"
+    recorder = defs.resolve_sensor_def("record_healthy_scheduled_run")  # so that the schedule can skip
+    assert recorder.default_status.value == "RUNNING"
 
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     suites = {p.stem for p in (Path(__file__).parent.parent / "expectations" / "suites").glob("*.json")}
