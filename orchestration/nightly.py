@@ -3,10 +3,12 @@
 The schedule skips a night when nothing the run reads has changed since the last healthy
 run, exactly as `collab-health run` does (`orchestration/run_state.py`: the same
 fingerprint, and the warehouse, reports and docs still there). A tick that runs tags its
-run with the fingerprint taken at the tick; when that run succeeds with no failed ERROR
-check, `record_healthy_scheduled_run` (a run status sensor, on by default) records it, so
-the next night can be skipped. A run from the UI, the sensor or the CLI is recorded by the
-CLI or not at all: anything that publishes forgets the record first (`published_warehouse`).
+run with the fingerprint taken at the tick. `record_healthy_scheduled_run` (a run status
+sensor, on by default) records that run when it succeeded with no failed ERROR check, ran
+the whole job as the tick launched it (not a re-execution, which inherits the tag, nor a
+subset), was the last run to publish the warehouse, and the inputs still give its
+fingerprint; then the next unchanged night is skipped. Any other run that publishes (from
+the UI, the diagnostic sensor) forgets the record, and only the CLI records its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from dagster import (
     schedule,
 )
 
-from orchestration.run_state import fingerprint, record_healthy_run, run_outputs, unchanged_since
+from orchestration.run_state import (
+    fingerprint,
+    last_publishing_run,
+    record_healthy_run,
+    run_outputs,
+    unchanged_since,
+)
 from orchestration.settings import Settings
 
 NIGHTLY_JOB = "nightly"
@@ -89,8 +97,16 @@ def record_healthy_scheduled_run(context: RunStatusSensorContext) -> SkipReason 
     run_fingerprint = run.tags.get(FINGERPRINT_TAG)
     if not run_fingerprint:
         return SkipReason(f"run {run.run_id} was not started by the schedule with a fingerprint")
+    # A re-execution inherits the tag (and may run only the failed steps); a subset is not the night.
+    if run.parent_run_id or run.asset_selection or run.asset_check_selection:
+        return SkipReason(f"run {run.run_id} re-executed or ran part of the job: not recorded")
     if failed := failed_error_checks(context.instance, run.run_id):
         return SkipReason(f"run {run.run_id} is not healthy: checks failed: {', '.join(failed)}")
-    record_healthy_run(Settings.from_environ().data_dir, run_fingerprint, run.run_id)
+    settings = Settings.from_environ()
+    if last_publishing_run(settings.data_dir) != run.run_id:
+        return SkipReason(f"run {run.run_id} is not the last run to publish the warehouse: not recorded")
+    if fingerprint(settings) != run_fingerprint:
+        return SkipReason(f"the inputs have changed since run {run.run_id} started: not recorded")
+    record_healthy_run(settings.data_dir, run_fingerprint, run.run_id)
     context.log.info(f"recorded healthy scheduled run {run.run_id}")
     return None

@@ -98,8 +98,8 @@ def build_publish_assets(dbt_models: AssetsDefinition) -> list[AssetsDefinition]
         """The warehouse analysts open (read-only): the marts, audit and quarantine schemas,
         swapped in whole once every model is built and every blocking check has passed."""
         # Whatever runs this (CLI, schedule, sensor, UI), the last healthy run's record no longer
-        # describes what analysts see: the next `collab-health run` must not skip.
-        forget_healthy_run(Path(paths.data_dir))
+        # describes what analysts see: the next `collab-health run` or tick must not skip.
+        forget_healthy_run(Path(paths.data_dir), publishing_run=context.run.run_id)
         published = publish_warehouse(Path(warehouse.path), paths.warehouse_path)
         context.log.info(f"published {len(published)} tables to {paths.warehouse_path}")
         return MaterializeResult(

@@ -46,6 +46,7 @@ CODE = (
     "dagster.yaml",
 )
 STATE_FILE = Path("state") / "last_healthy_run.json"
+PUBLISHED_FILE = Path("state") / "last_publishing_run.json"
 
 
 def _files(location: Path) -> list[Path]:
@@ -108,9 +109,24 @@ def last_healthy_run(data_dir: Path) -> dict | None:
         return None
 
 
-def forget_healthy_run(data_dir: Path) -> None:
-    """Whatever publishes to the data folder makes the record stale: the next run must run."""
+def forget_healthy_run(data_dir: Path, publishing_run: str | None = None) -> None:
+    """Whatever publishes to the data folder makes the record stale: the next run must run.
+    `publishing_run` (the Dagster run id) is remembered as the last run to publish."""
     (data_dir / STATE_FILE).unlink(missing_ok=True)
+    if publishing_run is not None:
+        path = data_dir / PUBLISHED_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.writing")
+        staging.write_text(json.dumps({"run_id": publishing_run}))
+        os.replace(staging, path)
+
+
+def last_publishing_run(data_dir: Path) -> str | None:
+    """The id of the last run that published the warehouse (None if unknown)."""
+    try:
+        return json.loads((data_dir / PUBLISHED_FILE).read_text())["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def record_healthy_run(data_dir: Path, run_fingerprint: str | None, run_id: str) -> None:
