@@ -197,25 +197,47 @@ def plan_columns(headers: list[str], layout: Layout, path: Path) -> ColumnPlan:
     return ColumnPlan(named=named, absent=absent, inferred=inferred, sums=sums, ignored=ignored)
 
 
-def _measure(raw: pl.Expr, layout: Layout) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, null where missing or bad; the raw text where it is not a valid value)."""
-    text = raw.str.replace_all(",", "", literal=True)
+def _typed_cells(rows: pl.DataFrame, positions: list[int], layout: Layout) -> pl.DataFrame:
+    """`rows` with each position's cell (already stripped) read as a measure: `_value{p}`, the
+    value, null where missing or bad, and `_bad{p}`, the cell's text where it is not a valid
+    value. In stages, each a column at a time: an eager select evaluates a sub-expression
+    once for every expression that uses it, and these are used two or three times each (the
+    RTT extract's 108 week bands: 3.1 s a month read in one select, 1.0 s in stages)."""
     markers = layout.measures.missing_markers
-    missing = raw.is_null() | (raw.str.to_lowercase().is_in(markers) if markers != [""] else raw == "")
+    cell = {p: pl.col(f"c{p}") for p in positions}
+    rows = rows.with_columns(
+        *[cell[p].str.replace_all(",", "", literal=True).alias(f"_text{p}") for p in positions],
+        *[
+            (
+                cell[p].is_null() | (cell[p].str.to_lowercase().is_in(markers) if markers != [""] else cell[p] == "")
+            ).alias(f"_missing{p}")
+            for p in positions
+        ],
+    )
     if layout.measures.type == "count":
-        valid = text.str.contains(r"^\d+$").fill_null(False)
-        value = pl.when(valid).then(text.cast(pl.Int64, strict=False))
+        rows = rows.with_columns(
+            pl.col(f"_text{p}").str.contains(r"^\d+$").fill_null(False).alias(f"_valid{p}") for p in positions
+        )
+        value = {
+            p: pl.when(pl.col(f"_valid{p}")).then(pl.col(f"_text{p}").cast(pl.Int64, strict=False)) for p in positions
+        }
     else:
-        value = text.cast(pl.Float64, strict=False)
-        valid = value.is_not_null()
-    return pl.when(~missing).then(value), pl.when(~missing & ~valid).then(raw)
+        rows = rows.with_columns(
+            pl.col(f"_text{p}").cast(pl.Float64, strict=False).alias(f"_number{p}") for p in positions
+        )
+        rows = rows.with_columns(pl.col(f"_number{p}").is_not_null().alias(f"_valid{p}") for p in positions)
+        value = {p: pl.col(f"_number{p}") for p in positions}
+    missing, valid = {p: pl.col(f"_missing{p}") for p in positions}, {p: pl.col(f"_valid{p}") for p in positions}
+    return rows.with_columns(
+        *[pl.when(~missing[p]).then(value[p]).alias(f"_value{p}") for p in positions],
+        *[pl.when(~missing[p] & ~valid[p]).then(cell[p]).alias(f"_bad{p}") for p in positions],
+    )
 
 
 def shape_batch(table: TextTable, plan: ColumnPlan, layout: Layout, file_period) -> pl.DataFrame:
     """One batch of rows with the layout's columns: key and text columns as text, measures
     typed (with the text of any bad value beside them), the period parsed, and whether each
     row is blank or labelled a total. The columns a measure sums are not kept."""
-    cell = {n: pl.col(f"c{p}").str.strip_chars() for n, p in plan.named.items()}
     text_names = [n for n in layout.columns if n in plan.named and layout.columns[n].role != "measure"]
     absent_text = [n for n in plan.absent if layout.columns[n].role == "text"]
     # Every column read as a number, parsed once (a summed week band is used three times).
@@ -224,11 +246,13 @@ def shape_batch(table: TextTable, plan: ColumnPlan, layout: Layout, file_period)
         **plan.inferred,
         **{f"_part{p}": p for ps in plan.sums.values() for p in ps},
     }
-    parsed = {name: _measure(pl.col(f"c{p}").str.strip_chars(), layout) for name, p in sources.items()}
+    read = sorted({*plan.named.values(), *sources.values()})
+    rows = table.rows.with_columns(pl.col(f"c{p}").str.strip_chars() for p in read)
+    rows = _typed_cells(rows, sorted(set(sources.values())), layout)
+    cell = {n: pl.col(f"c{p}") for n, p in plan.named.items()}
     dtype = pl.Int64 if layout.measures.type == "count" else pl.Float64
     # A row is blank when every cell the layout reads is empty.
-    read = [*plan.named.values(), *sources.values()]
-    blank = pl.all_horizontal([pl.col(f"c{p}").is_null() | (pl.col(f"c{p}").str.strip_chars() == "") for p in read])
+    blank = pl.all_horizontal([pl.col(f"c{p}").is_null() | (pl.col(f"c{p}") == "") for p in read])
     labelled = []
     for rule in layout.totals.rows if layout.totals else []:
         if rule.label is not None:
@@ -238,12 +262,12 @@ def shape_batch(table: TextTable, plan: ColumnPlan, layout: Layout, file_period)
             ]
         elif rule.column in cell:
             labelled.append(cell[rule.column].str.to_uppercase().is_in([v.upper() for v in rule.values]))
-    frame = table.rows.select(
+    frame = rows.select(
         *SHAPE_COLUMNS,
         *[cell[n].alias(n) for n in text_names],
         *[pl.lit(None, dtype=pl.String).alias(n) for n in absent_text],
-        *[value.cast(dtype).alias(name) for name, (value, _) in parsed.items()],
-        *[bad.cast(pl.String).alias(_BAD + name) for name, (_, bad) in parsed.items()],
+        *[pl.col(f"_value{p}").cast(dtype).alias(name) for name, p in sources.items()],
+        *[pl.col(f"_bad{p}").cast(pl.String).alias(_BAD + name) for name, p in sources.items()],
         blank.alias("_blank"),
         (pl.any_horizontal(labelled).fill_null(False) if labelled else pl.lit(False)).alias("_labelled_total"),
     )
