@@ -15,6 +15,14 @@ outputs are still there, says so and stops. A source given as a URL cannot be kn
 without pulling it, so a project with one always runs; so does one whose inputs cannot be
 read while fingerprinting (the run then reports why).
 
+Reading every input to hash it grows with the data (a second a gigabyte, more with a cold
+page cache): each file's digest is remembered in ``state/file_digests.json`` with its stat
+data, as git's index does, and a file whose size, modification and change times, inode
+and device are all unchanged is not read again. Any write to a file sets its change time,
+which no tool can set back (``cp -p``, ``touch -d`` and unzipping set only the
+modification time); a file changed in the last ``RACY_SECONDS`` is always read, as its
+timestamps' resolution could yet hide a change.
+
 This module imports neither Dagster nor dbt: the point is to decide before paying for them.
 """
 
@@ -24,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from ingest.files import SUPPORTED_SUFFIXES
@@ -47,6 +56,9 @@ CODE = (
 )
 STATE_FILE = Path("state") / "last_healthy_run.json"
 PUBLISHED_FILE = Path("state") / "last_publishing_run.json"
+DIGESTS_FILE = Path("state") / "file_digests.json"
+#: A file whose modification or change time is younger than this is read every time.
+RACY_SECONDS = 2.0
 
 
 def _files(location: Path) -> list[Path]:
@@ -62,11 +74,64 @@ def _source_files(location: str, suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES)
     return [Path(path) for _, path in resolve_location(location, suffixes)]
 
 
-def _add_files(digest, label: str, files: list[Path], root: Path) -> None:
+class FileDigests:
+    """The sha256 of files' contents, remembered by their stat data in `path` (when given)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.known: dict[str, list] = {}
+        self.current: dict[str, list] = {}
+        if path is not None:
+            try:
+                known = json.loads(path.read_text())
+                self.known = known if isinstance(known, dict) else {}
+            except (OSError, ValueError):
+                pass
+
+    def digest(self, path: Path) -> bytes:
+        before = _stat_key(path)
+        digest = self._remembered(str(path), before)
+        if digest is None:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").digest()
+            if _stat_key(path) != before:  # changed while read: not remembered
+                return digest
+        if time.time_ns() - max(before[1], before[2]) > RACY_SECONDS * 1e9:
+            self.current[str(path)] = [before, digest.hex()]
+        return digest
+
+    def _remembered(self, name: str, stat_key: list[int]) -> bytes | None:
+        entry = self.known.get(name)
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == stat_key):
+            return None
+        try:
+            return bytes.fromhex(entry[1])
+        except (TypeError, ValueError):  # a damaged entry: the file is read
+            return None
+
+    def save(self) -> None:
+        """Remember this fingerprint's files (only these: a deleted file is forgotten)."""
+        if self.path is None or self.current == self.known:
+            return
+        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.writing")  # two writers: the last wins
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staging.write_text(json.dumps(self.current, sort_keys=True))
+            os.replace(staging, self.path)
+        except OSError:  # a read-only data folder: fingerprints are only slower
+            staging.unlink(missing_ok=True)
+
+
+def _stat_key(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def _add_files(digest, label: str, files: list[Path], root: Path, digests: FileDigests | None = None) -> None:
+    digests = digests or FileDigests()
     for path in files:
         digest.update(f"{label}:{path.relative_to(root) if path.is_relative_to(root) else path}\0".encode())
-        with open(path, "rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        digest.update(digests.digest(path))
 
 
 def code_digest(entries: tuple[str, ...] = CODE) -> str:
@@ -82,6 +147,7 @@ def fingerprint(settings: Settings) -> str | None:
     URL or anything cannot be read or resolved; the run then reports the problem itself."""
     config_dir = settings.config_dir
     digest = hashlib.sha256()
+    digests = FileDigests(settings.data_dir / DIGESTS_FILE)
     try:
         _add_files(digest, "config", _files(config_dir), config_dir)
         layouts = publication_layouts(config_dir)
@@ -91,10 +157,11 @@ def fingerprint(settings: Settings) -> str | None:
             for location in source.locations:
                 if is_url(location):
                     return None
-                _add_files(digest, name, _source_files(location, suffixes), Path("/"))
+                _add_files(digest, name, _source_files(location, suffixes), Path("/"), digests)
         digest.update(f"code:{code_digest()}\0".encode())
     except (OSError, ValueError, PullError):
         return None
+    digests.save()
     for setting, value in sorted(settings.run_shaping_values().items()):
         digest.update(f"{setting}={value}\0".encode())
     digest.update(b"key:" + hashlib.sha256(settings.pseudonym_key.encode()).digest())

@@ -1,12 +1,13 @@
 """An unchanged rerun is skipped: the fingerprint of what a run reads, and the CLI's use of it."""
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from orchestration import cli
-from orchestration.run_state import fingerprint, record_healthy_run, unchanged_since
+from orchestration import cli, run_state
+from orchestration.run_state import DIGESTS_FILE, FileDigests, fingerprint, record_healthy_run, unchanged_since
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -26,6 +27,68 @@ def test_fingerprint_changes_with_every_input_and_only_then(tiny_project: Path):
     metrics = Settings.from_environ().config_dir / "metrics.yaml"
     metrics.write_text(metrics.read_text() + "\n# a comment\n")
     assert fingerprint(Settings.from_environ()) != first
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    """The files the fingerprint reads, as it reads them."""
+    read, original = [], run_state.hashlib.file_digest
+
+    def counting(handle, name):
+        read.append(handle.name)
+        return original(handle, name)
+
+    monkeypatch.setattr(run_state.hashlib, "file_digest", counting)
+    return read
+
+
+def test_an_unchanged_input_is_not_read_again_and_any_write_is_seen(tiny_project: Path, monkeypatch):
+    monkeypatch.setattr(run_state, "RACY_SECONDS", 0)  # the fixture's files were written just now
+    settings = Settings.from_environ()
+    first = fingerprint(settings)
+    assert (settings.data_dir / DIGESTS_FILE).exists()
+    read = _counting_reads(monkeypatch)
+    sources = str(tiny_project / "sources")
+    assert fingerprint(settings) == first
+    assert [name for name in read if name.startswith(sources)] == []  # configuration and code are small
+
+    # Same size, modification time put back: the change time still tells.
+    export = next((tiny_project / "sources" / "diagnostic").glob("tiny_wave1.csv"))
+    stat, original = export.stat(), export.read_bytes()
+    export.write_bytes(original.replace(b"p3", b"p9"))
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert export.stat().st_size == stat.st_size and export.stat().st_mtime_ns == stat.st_mtime_ns
+    changed = fingerprint(settings)
+    assert changed != first
+    assert [name for name in read if name.startswith(sources)] == [str(export)]
+    export.write_bytes(original)
+    assert fingerprint(settings) == first
+
+
+def test_a_file_changed_just_now_is_always_read(tmp_path: Path, monkeypatch):
+    export = tmp_path / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    digests = FileDigests(tmp_path / "digests.json")
+    digests.digest(export)
+    digests.save()
+    assert not (tmp_path / "digests.json").exists()  # nothing old enough to remember
+
+    monkeypatch.setattr(run_state, "RACY_SECONDS", 0)
+    digests = FileDigests(tmp_path / "digests.json")
+    digests.digest(export)
+    digests.save()
+    read = _counting_reads(monkeypatch)
+    FileDigests(tmp_path / "digests.json").digest(export)
+    assert read == []
+
+
+def test_a_damaged_digest_file_only_costs_a_read(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(run_state, "RACY_SECONDS", 0)
+    export = tmp_path / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    expected = FileDigests().digest(export)
+    for damaged in ("{not json", "[]", json.dumps({str(export): [run_state._stat_key(export), "zz"]})):
+        (tmp_path / "digests.json").write_text(damaged)
+        assert FileDigests(tmp_path / "digests.json").digest(export) == expected
 
 
 def test_fingerprint_depends_on_the_key_and_gives_up_on_urls(tiny_project: Path):
