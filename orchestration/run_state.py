@@ -20,8 +20,10 @@ page cache): each file's digest is remembered in ``state/file_digests.json`` wit
 data, as git's index does, and a file whose size, modification and change times, inode
 and device are all unchanged is not read again. Any write to a file sets its change time,
 which no tool can set back (``cp -p``, ``touch -d`` and unzipping set only the
-modification time); a file changed in the last ``RACY_SECONDS`` is always read, as its
-timestamps' resolution could yet hide a change.
+modification time; a mount that reports no real change time, as some FUSE and
+object-store mounts do, is the exception: README, "Unchanged reruns"); a file changed in
+the ``RACY_SECONDS`` before it is looked at is always read, as its timestamps' resolution
+could yet hide a change.
 
 This module imports neither Dagster nor dbt: the point is to decide before paying for them.
 """
@@ -33,6 +35,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from ingest.files import SUPPORTED_SUFFIXES
@@ -89,6 +92,7 @@ class FileDigests:
                 pass
 
     def digest(self, path: Path) -> bytes:
+        now = time.time_ns()  # before the stat: a slow read must not use up the racy window
         before = _stat_key(path)
         digest = self._remembered(str(path), before)
         if digest is None:
@@ -96,7 +100,7 @@ class FileDigests:
                 digest = hashlib.file_digest(handle, "sha256").digest()
             if _stat_key(path) != before:  # changed while read: not remembered
                 return digest
-        if time.time_ns() - max(before[1], before[2]) > RACY_SECONDS * 1e9:
+        if now - max(before[1], before[2]) > RACY_SECONDS * 1e9:
             self.current[str(path)] = [before, digest.hex()]
         return digest
 
@@ -119,7 +123,8 @@ class FileDigests:
             staging.write_text(json.dumps(self.current, sort_keys=True))
             os.replace(staging, self.path)
         except OSError:  # a read-only data folder: fingerprints are only slower
-            staging.unlink(missing_ok=True)
+            with suppress(OSError):
+                staging.unlink(missing_ok=True)
 
 
 def _stat_key(path: Path) -> list[int]:

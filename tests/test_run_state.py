@@ -81,6 +81,47 @@ def test_a_file_changed_just_now_is_always_read(tmp_path: Path, monkeypatch):
     assert read == []
 
 
+def test_a_file_changed_just_before_a_slow_read_is_not_remembered(tmp_path: Path, monkeypatch):
+    export = tmp_path / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    changed = max(export.stat().st_mtime_ns, export.stat().st_ctime_ns)
+    clock = [changed + 1_000_000_000]  # a second after the last write: within the racy window
+    monkeypatch.setattr(run_state.time, "time_ns", lambda: clock[0])
+    original = run_state.hashlib.file_digest
+
+    def slow(handle, name):
+        clock[0] += 3_000_000_000  # the read takes three seconds
+        return original(handle, name)
+
+    monkeypatch.setattr(run_state.hashlib, "file_digest", slow)
+    digests = FileDigests(tmp_path / "digests.json")
+    digests.digest(export)
+    assert digests.current == {}
+
+
+def test_a_replaced_file_is_read_again(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(run_state, "RACY_SECONDS", 0)
+    export, other = tmp_path / "export.csv", tmp_path / "other.csv"
+    export.write_text("a,b\n1,2\n")
+    digests = FileDigests(tmp_path / "digests.json")
+    first = digests.digest(export)
+    digests.save()
+    other.write_text("a,b\n3,4\n")  # same size, same modification time, moved into place
+    stat = export.stat()
+    os.utime(other, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(other, export)
+    assert FileDigests(tmp_path / "digests.json").digest(export) != first
+
+
+def test_digests_that_cannot_be_saved_leave_the_fingerprint_working(tiny_project: Path, monkeypatch):
+    monkeypatch.setattr(run_state, "RACY_SECONDS", 0)
+    settings = Settings.from_environ()
+    state = settings.data_dir / DIGESTS_FILE.parent
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("a file where the state folder should be")
+    assert fingerprint(settings) is not None
+
+
 def test_a_damaged_digest_file_only_costs_a_read(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(run_state, "RACY_SECONDS", 0)
     export = tmp_path / "export.csv"
